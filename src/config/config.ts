@@ -1,0 +1,128 @@
+import { parseArgs } from "node:util";
+
+export interface Config {
+  user: string;
+  password: string;
+  token: string;
+  host: string;
+  port: number;
+  root: string;
+  connections: number;
+  idleTimeoutSeconds: number;
+  cacheDirectory: string;
+  geoip: string | undefined;
+  maxBodyBytes: number;
+}
+
+export type Command = { run: Config } | { help: string } | { version: true };
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+interface Option {
+  short?: string;
+  /** Environment variables read in order when the flag is absent. */
+  env: string[];
+  value: string;
+  default: string;
+  help: string;
+}
+
+/** Every setting, in the order `--help` lists them. Flags win over environment, environment over defaults. */
+const OPTIONS = {
+  user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
+  password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
+  token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token accepted besides basic auth; when set, credentials are required" },
+  host: { env: ["MA_HOST"], value: "ADDRESS", default: "0.0.0.0", help: "address to listen on" },
+  port: { short: "p", env: ["MA_PORT", "PORT"], value: "PORT", default: "7070", help: "port to listen on (0 picks a free one)" },
+  root: { short: "r", env: ["MA_ROOT"], value: "DIR", default: "./dbs", help: "database directory, created if missing" },
+  connections: { short: "c", env: ["MA_POOL_SIZE"], value: "N", default: "1000", help: "most shard files open at once" },
+  "idle-timeout": { short: "i", env: ["MA_POOL_TIMEOUT"], value: "SECONDS", default: "60", help: "seconds unused before a shard file is closed" },
+  "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
+  geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
+  "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
+} satisfies Record<string, Option>;
+
+type Name = keyof typeof OPTIONS;
+
+/** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
+export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
+  let flags: Partial<Record<Name | "help" | "version", string | boolean>>;
+  try {
+    flags = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...Object.fromEntries(
+          Object.entries(OPTIONS).map(([name, o]) => [name, { type: "string" as const, ...("short" in o ? { short: o.short } : {}) }]),
+        ),
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
+  }
+  if (flags.help) return { help: helpText() };
+  if (flags.version) return { version: true };
+
+  const get = (name: Name): string => {
+    const flag = flags[name];
+    if (typeof flag === "string") return flag;
+    for (const variable of OPTIONS[name].env) {
+      const value = env[variable];
+      if (value !== undefined && value !== "") return value;
+    }
+    return OPTIONS[name].default;
+  };
+  const integer = (name: Name, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const raw = get(name).trim();
+    const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!(value >= min && value <= max)) {
+      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${raw}" is not a whole number from ${min} to ${max}.`);
+    }
+    return value;
+  };
+  const text = (name: Name, nonEmpty = false): string => {
+    const value = get(name);
+    if (nonEmpty && value.trim() === "") throw new ConfigError(`--${name} (or ${OPTIONS[name].env[0]}) must not be empty.`);
+    return value;
+  };
+
+  return {
+    run: {
+      user: text("user"),
+      password: text("password"),
+      token: text("token"),
+      host: text("host", true),
+      port: integer("port", 0, 65_535),
+      root: text("root", true),
+      connections: integer("connections", 1),
+      idleTimeoutSeconds: integer("idle-timeout", 1),
+      cacheDirectory: text("cache-directory", true),
+      geoip: text("geoip") || undefined,
+      maxBodyBytes: integer("max-body-size", 1024),
+    },
+  };
+}
+
+function helpText(): string {
+  const rows = Object.entries(OPTIONS).map(([name, o]: [string, Option]) => {
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name} ${o.value}`;
+    const fallback = o.default === "" ? "" : ` [default: ${o.default}]`;
+    return `  ${flag.padEnd(32)} ${o.help}${fallback}\n  ${"".padEnd(32)} env: ${o.env.join(", ")}`;
+  });
+  return [
+    "Usage: micro-analytics [options]",
+    "",
+    "A micro multi-website analytics database service.",
+    "",
+    "Options (flags win over environment variables, which win over defaults):",
+    ...rows,
+    `  ${"-h, --help".padEnd(32)} show this help`,
+    `  ${"-v, --version".padEnd(32)} show the version`,
+    "",
+  ].join("\n");
+}

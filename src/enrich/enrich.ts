@@ -1,0 +1,28 @@
+import type { IncomingEvent } from "../modules/ingest/model";
+import type { Visit } from "../store/visit";
+import type { CountryLookup } from "./geoip";
+import type { PlatformLookup } from "./platform";
+import { refererDomain } from "./referrer";
+
+export type Enricher = (event: IncomingEvent) => Visit;
+
+/**
+ * Fills `platform` and `refererDomain` from the event's headers where the body
+ * left them empty, and `countryCode` from the IP. A country the database knows
+ * wins; the body's value is kept only where the lookup finds nothing.
+ */
+export function createEnricher(country: CountryLookup, platform: PlatformLookup): Enricher {
+  return ({ headers, ...event }) => {
+    const userAgent = headers["user-agent"];
+    const referer = headers["referer"] ?? headers["referrer"];
+    return {
+      time: event.time,
+      event: event.event,
+      path: event.path,
+      ip: event.ip,
+      platform: event.platform || (userAgent ? platform(userAgent) : ""),
+      refererDomain: event.refererDomain || (referer ? refererDomain(referer) : ""),
+      countryCode: country(event.ip) ?? event.countryCode.toLowerCase(),
+    };
+  };
+}

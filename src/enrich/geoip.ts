@@ -1,0 +1,38 @@
+import { Reader } from "maxmind";
+import { isIP } from "node:net";
+import { readFileSync } from "node:fs";
+import embeddedDatabase from "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb" with { type: "file" };
+
+/** ip-location-db files answer `{country_code}`; MaxMind's GeoLite2/GeoIP2 `{country: {iso_code}}`. */
+interface CountryRecord {
+  country_code?: string;
+  country?: { iso_code?: string };
+}
+
+export type CountryLookup = (ip: string) => string | undefined;
+
+/**
+ * Opens a country database: the user's own `.mmdb` when a path is given, else
+ * the one embedded in the build. Throws when the file cannot be read or is not
+ * an MMDB file, so a bad `--geoip` stops start-up.
+ */
+export function openCountryLookup(path?: string): CountryLookup {
+  const reader = new Reader<CountryRecord>(readFileSync(path ?? embeddedDatabase));
+  return (ip) => {
+    const address = stripPort(ip);
+    if (!isIP(address)) return undefined;
+    const record = reader.get(address);
+    const code = record?.country_code ?? record?.country?.iso_code;
+    return code ? code.toLowerCase() : undefined;
+  };
+}
+
+/** `1.2.3.4:80` → `1.2.3.4`, `[2001:db8::1]:443` → `2001:db8::1`; a bare IPv6 address is left alone. */
+export function stripPort(ip: string): string {
+  if (ip.startsWith("[")) {
+    const close = ip.indexOf("]");
+    return close > 0 ? ip.slice(1, close) : ip;
+  }
+  const colon = ip.indexOf(":");
+  return colon > 0 && colon === ip.lastIndexOf(":") ? ip.slice(0, colon) : ip;
+}

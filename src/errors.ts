@@ -1,0 +1,54 @@
+/**
+ * Every failure a client can see is an AppError: a stable code from the
+ * contract, the HTTP status it maps to, and a message a person can act on.
+ * `src/http/errors.ts` turns them into responses in one place.
+ */
+export type ErrorCode =
+  | "InvalidJSON"
+  | "InvalidTimeFormat"
+  | "InvalidTimeRange"
+  | "InvalidInterval"
+  | "InvalidProperty"
+  | "InvalidParameter"
+  | "InvalidEvent"
+  | "InvalidWebsiteName"
+  | "InvalidDatabaseName"
+  | "InvalidCredentials"
+  | "InvalidAuthentication"
+  | "NotFound"
+  | "PayloadTooLarge"
+  | "InsertFailed"
+  | "InternalError";
+
+const STATUS: Record<ErrorCode, number> = {
+  InvalidJSON: 400,
+  InvalidTimeFormat: 400,
+  InvalidTimeRange: 400,
+  InvalidInterval: 400,
+  InvalidProperty: 400,
+  InvalidParameter: 400,
+  InvalidEvent: 400,
+  InvalidWebsiteName: 400,
+  InvalidDatabaseName: 404,
+  InvalidCredentials: 401,
+  InvalidAuthentication: 401,
+  NotFound: 404,
+  PayloadTooLarge: 413,
+  InsertFailed: 500,
+  InternalError: 500,
+};
+
+export class AppError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Headers the response must carry, such as a 401's WWW-Authenticate. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "AppError";
+    this.status = STATUS[code];
+  }
+}

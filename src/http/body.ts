@@ -1,0 +1,40 @@
+import { AppError } from "../errors";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads a request body as JSON, refusing it with 413 as soon as it is known to
+ * be over `limit` bytes: from Content-Length before reading, or while
+ * streaming when the length was not announced.
+ */
+export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+  const declared = Number(request.headers.get("content-length") ?? 0);
+  if (declared > limit) throw tooLarge(limit);
+
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    for await (const chunk of request.body) {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLarge(limit);
+      chunks.push(chunk);
+    }
+  }
+
+  let text: string;
+  try {
+    text = utf8.decode(Buffer.concat(chunks, size));
+  } catch {
+    throw new AppError("InvalidJSON", "The request body is not valid UTF-8.");
+  }
+  if (text.trim() === "") throw new AppError("InvalidJSON", "The request body is empty; send a JSON object.");
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new AppError("InvalidJSON", `The request body is not valid JSON: ${(error as Error).message}.`);
+  }
+}
+
+function tooLarge(limit: number): AppError {
+  return new AppError("PayloadTooLarge", `The request body is over the limit of ${limit} bytes; split it into smaller requests.`);
+}

@@ -1,0 +1,62 @@
+import { AppError } from "../../errors";
+import type { TimeRange } from "../../store/visit";
+import { parseTime } from "../../time";
+
+type Query = Record<string, unknown>;
+
+/** The columns a breakdown can group by, by the path segment that names them. */
+export const PROPERTIES = {
+  countries: "countryCode",
+  platforms: "platform",
+  domains: "refererDomain",
+  events: "event",
+} as const;
+
+export type Property = keyof typeof PROPERTIES;
+
+export function parseProperty(segment: string): Property {
+  if (Object.hasOwn(PROPERTIES, segment)) return segment as Property;
+  throw new AppError(
+    "InvalidProperty",
+    `"${segment}" is not something to query; use count, countries, platforms, domains, events or time.`,
+  );
+}
+
+/** `start` and `end`, both optional and inclusive. */
+export function parseRange(query: Query): TimeRange {
+  const start = param(query, "start");
+  const end = param(query, "end");
+  const range: TimeRange = {
+    start: start === undefined ? undefined : parseTime(start, "start"),
+    end: end === undefined ? undefined : parseTime(end, "end"),
+  };
+  if (range.start !== undefined && range.end !== undefined && range.end < range.start) {
+    throw new AppError("InvalidTimeRange", `end (${end}) is before start (${start}).`);
+  }
+  return range;
+}
+
+/** `unique=true` (or `1`) adds distinct visitors to each count. */
+export function parseUnique(query: Query): boolean {
+  const value = param(query, "unique");
+  if (value === undefined || value === "" || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new AppError("InvalidParameter", `unique: ${JSON.stringify(value)} is not a boolean; use true or false.`);
+}
+
+/** `interval`: a positive whole number of seconds, one day by default. */
+export function parseInterval(query: Query): number {
+  const value = param(query, "interval");
+  if (value === undefined) return 86_400;
+  const seconds = /^\d{1,12}$/.test(value) ? Number(value) : 0;
+  if (seconds < 1) {
+    throw new AppError("InvalidInterval", `interval: ${JSON.stringify(value)} is not a positive whole number of seconds.`);
+  }
+  return seconds;
+}
+
+function param(query: Query, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === "string") return value;
+  throw new AppError("InvalidParameter", `${name}: give it once, as a single value.`);
+}

@@ -1,0 +1,101 @@
+import { countryName } from "../../enrich/countries";
+import type { Store } from "../../store/store";
+import type { TimeRange } from "../../store/visit";
+import { formatTime, MAX_TIME } from "../../time";
+import { PROPERTIES, type Property } from "./model";
+
+interface Tally {
+  total: number;
+  unique: number;
+}
+
+export interface Count {
+  total: number;
+  unique: number;
+}
+
+export interface Breakdown extends Tally {
+  id: string;
+  label: string;
+}
+
+export interface Bucket extends Tally {
+  start: string;
+  end: string;
+}
+
+export interface VisitOut {
+  time: string;
+  event: string;
+  path: string;
+  ip: string;
+  platform: string;
+  refererDomain: string;
+  countryCode: string;
+}
+
+const RANGE = "time >= ?1 AND time <= ?2";
+
+/**
+ * Counts events of a website in a range, grouped by an SQL expression `key`.
+ *
+ * Unique visitors must be exact over the whole range, and a visitor seen in two
+ * months is one visitor: so each shard gives its distinct (key, ip) pairs and
+ * the sets are merged here, never summed per month.
+ */
+function tally(store: Store, website: string, range: TimeRange, key: string, unique: boolean, extra: number[] = []) {
+  const sql = unique
+    ? `SELECT ${key} AS k, IFNULL(ip, '') AS visitor, COUNT(*) AS n FROM visits WHERE ${RANGE} GROUP BY k, visitor`
+    : `SELECT ${key} AS k, COUNT(*) AS n FROM visits WHERE ${RANGE} GROUP BY k`;
+  const params = [range.start ?? 0, range.end ?? MAX_TIME, ...extra];
+  const groups = new Map<string | number, { total: number; visitors: Set<string> }>();
+
+  store.forEachShard(website, range, (shard) => {
+    for (const row of shard.all<{ k: string | number; visitor?: string; n: number }>(sql, ...params)) {
+      let group = groups.get(row.k);
+      if (!group) groups.set(row.k, (group = { total: 0, visitors: new Set() }));
+      group.total += row.n;
+      if (row.visitor !== undefined) group.visitors.add(row.visitor);
+    }
+  });
+
+  return Array.from(groups, ([k, { total, visitors }]) => ({ k, total, unique: visitors.size }));
+}
+
+export function count(store: Store, website: string, range: TimeRange): Count {
+  const [all] = tally(store, website, range, "''", true);
+  return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
+}
+
+export function breakdown(store: Store, website: string, range: TimeRange, property: Property, unique: boolean): Breakdown[] {
+  const column = PROPERTIES[property];
+  return tally(store, website, range, `IFNULL(${column}, '')`, unique)
+    .map(({ k, total, unique }) => {
+      const id = String(k);
+      return { id, label: property === "countries" ? countryName(id) : id, total, unique };
+    })
+    .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Buckets of `interval` seconds aligned on the Unix epoch; only those with events. */
+export function series(store: Store, website: string, range: TimeRange, interval: number, unique: boolean): Bucket[] {
+  return tally(store, website, range, "(time / ?3) * ?3", unique, [interval])
+    .map(({ k, total, unique }) => ({ start: Number(k), total, unique }))
+    .sort((a, b) => a.start - b.start)
+    .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(start + interval), total, unique }));
+}
+
+/** Every event in the range, oldest first. */
+export function list(store: Store, website: string, range: TimeRange): VisitOut[] {
+  const sql = `SELECT time, IFNULL(event, '') AS event, IFNULL(path, '') AS path, IFNULL(ip, '') AS ip,
+      IFNULL(platform, '') AS platform, IFNULL(refererDomain, '') AS refererDomain,
+      IFNULL(countryCode, '') AS countryCode
+    FROM visits WHERE ${RANGE} ORDER BY time, rowid`;
+  const out: VisitOut[] = [];
+  store.forEachShard(website, range, (shard) => {
+    for (const row of shard.all<VisitOut & { time: number }>(sql, range.start ?? 0, range.end ?? MAX_TIME)) {
+      out.push({ ...row, time: formatTime(row.time) });
+    }
+  });
+  return out;
+}

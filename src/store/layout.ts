@@ -1,0 +1,41 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { TimeRange } from "./visit";
+
+/** `<root>/<website>/<YYYY-MM>/analytics.db`, the original's layout. */
+export const SHARD_FILE = "analytics.db";
+
+const MONTH_DIR = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+export function websiteDir(root: string, website: string): string {
+  return join(root, website);
+}
+
+export function shardPath(root: string, website: string, month: string): string {
+  return join(root, website, month, SHARD_FILE);
+}
+
+export function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/**
+ * The months of a website that hold a shard and overlap `range`, oldest first.
+ * Anything else in the directory (a stray file, `.DS_Store`) is not a shard.
+ */
+export function monthsInRange(root: string, website: string, range: TimeRange): string[] {
+  const dir = websiteDir(root, website);
+  if (!isDirectory(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => MONTH_DIR.test(name) && existsSync(join(dir, name, SHARD_FILE)))
+    .filter((month) => overlaps(month, range))
+    .sort();
+}
+
+function overlaps(month: string, { start, end }: TimeRange): boolean {
+  const year = Number(month.slice(0, 4));
+  const index = Number(month.slice(5, 7)) - 1;
+  const first = Date.UTC(year, index, 1) / 1000;
+  const last = Date.UTC(year, index + 1, 1) / 1000 - 1;
+  return (start === undefined || last >= start) && (end === undefined || first <= end);
+}

@@ -1,0 +1,81 @@
+import { Shard } from "./shard";
+
+interface Entry {
+  shard: Shard;
+  lastUsed: number;
+}
+
+export interface PoolOptions {
+  /** At most this many shards are open at once. */
+  maxOpen: number;
+  /** A shard unused this long is closed. */
+  idleMs: number;
+}
+
+/**
+ * Open shard handles, bounded in number and in idle time.
+ *
+ * A Map keeps insertion order, so moving a shard to the end on every use makes
+ * the first key the least recently used. Handles are used synchronously
+ * between `acquire` and the end of the caller's work, so closing one never
+ * pulls it from under a query or an insert in progress.
+ */
+export class ShardPool {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: Timer;
+
+  constructor(private readonly options: PoolOptions) {
+    this.sweeper = setInterval(() => this.closeIdle(), Math.min(options.idleMs, 1000));
+    this.sweeper.unref();
+  }
+
+  get openCount(): number {
+    return this.entries.size;
+  }
+
+  acquire(path: string, create: boolean): Shard {
+    const now = Date.now();
+    const entry = this.entries.get(path);
+    if (entry) {
+      this.entries.delete(path);
+      entry.lastUsed = now;
+      this.entries.set(path, entry);
+      return entry.shard;
+    }
+    while (this.entries.size >= this.options.maxOpen) this.closeOldest();
+    const shard = Shard.open(path, create);
+    this.entries.set(path, { shard, lastUsed: now });
+    return shard;
+  }
+
+  /** Closes every shard whose path starts with `prefix` (a website's directory). */
+  closeUnder(prefix: string): void {
+    for (const [path, entry] of this.entries) {
+      if (path.startsWith(prefix)) this.close(path, entry);
+    }
+  }
+
+  closeAll(): void {
+    clearInterval(this.sweeper);
+    for (const [path, entry] of this.entries) this.close(path, entry);
+  }
+
+  private closeIdle(): void {
+    const cutoff = Date.now() - this.options.idleMs;
+    for (const [path, entry] of this.entries) {
+      // Least recently used first: the first one still fresh ends the sweep.
+      if (entry.lastUsed > cutoff) break;
+      this.close(path, entry);
+    }
+  }
+
+  private closeOldest(): void {
+    const [path, entry] = this.entries.entries().next().value!;
+    this.close(path, entry);
+  }
+
+  private close(path: string, entry: Entry): void {
+    this.entries.delete(path);
+    entry.shard.close();
+  }
+}

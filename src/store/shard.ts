@@ -1,0 +1,52 @@
+import { Database, type Statement } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { applySchema } from "./schema";
+import type { Visit } from "./visit";
+
+/** One open month file of one website. */
+export class Shard {
+  private readonly insertRow: Statement;
+  private readonly insertAll: (visits: Visit[]) => void;
+
+  private constructor(
+    readonly path: string,
+    private readonly db: Database,
+  ) {
+    this.insertRow = db.prepare(
+      `INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode)
+       VALUES ($time, $event, $path, $ip, $platform, $refererDomain, $countryCode)`,
+    );
+    this.insertAll = db.transaction((visits: Visit[]) => {
+      for (const visit of visits) this.insertRow.run(visit as never);
+    });
+  }
+
+  /** Opens an existing shard, or creates it (and its directory) when `create` is set. */
+  static open(path: string, create: boolean): Shard {
+    if (create) mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { create, readwrite: true, strict: true });
+    try {
+      applySchema(db);
+      return new Shard(path, db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  /** Appends in one transaction: all of `visits` are committed, or none. */
+  insert(visits: Visit[]): void {
+    this.insertAll(visits);
+  }
+
+  /** Runs a read query; statements are cached per handle by bun:sqlite. */
+  all<Row>(sql: string, ...params: (string | number)[]): Row[] {
+    return this.db.query<Row, (string | number)[]>(sql).all(...params);
+  }
+
+  close(): void {
+    this.insertRow.finalize();
+    this.db.close(false);
+  }
+}
