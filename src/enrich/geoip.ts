@@ -1,13 +1,10 @@
-import { Reader } from "maxmind";
+import { Reader, type CountryResponse } from "maxmind";
 import { isIP } from "node:net";
 import { readFileSync } from "node:fs";
 import embeddedDatabase from "@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb" with { type: "file" };
 
-/** ip-location-db files answer `{country_code}`; MaxMind's GeoLite2/GeoIP2 `{country: {iso_code}}`. */
-interface CountryRecord {
-  country_code?: string;
-  country?: { iso_code?: string };
-}
+/** MaxMind's GeoLite2/GeoIP2 files answer `{country: {iso_code}}`; ip-location-db files `{country_code}`. */
+type CountryRecord = CountryResponse & { country_code?: string };
 
 export type CountryLookup = (ip: string) => string | undefined;
 

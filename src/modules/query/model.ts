@@ -22,10 +22,17 @@ export function parseProperty(segment: string): Property {
   );
 }
 
+/** An offset's `+` left unencoded in a URL arrives as a space: `12:00:00 02:00`. */
+const UNENCODED_PLUS = /(\d{2}:\d{2}:\d{2}(?:\.\d+)?) (\d{2}:\d{2})$/;
+
+function timeParam(query: Query, name: string): string | undefined {
+  return param(query, name)?.replace(UNENCODED_PLUS, "$1+$2");
+}
+
 /** `start` and `end`, both optional and inclusive. */
 export function parseRange(query: Query): TimeRange {
-  const start = param(query, "start");
-  const end = param(query, "end");
+  const start = timeParam(query, "start");
+  const end = timeParam(query, "end");
   const range: TimeRange = {
     start: start === undefined ? undefined : parseTime(start, "start"),
     end: end === undefined ? undefined : parseTime(end, "end"),
