@@ -5,6 +5,7 @@ import { openCountryLookup } from "./enrich/geoip";
 import { createPlatformLookup } from "./enrich/platform";
 import { createIngestService } from "./modules/ingest/service";
 import { ShardPool } from "./store/pool";
+import { lockRoot } from "./store/lock";
 import { Store } from "./store/store";
 import { version } from "../package.json";
 
@@ -22,11 +23,16 @@ function start(config: Config): void {
   }
 
   let store: Store;
+  let locked: boolean;
   try {
-    const pool = new ShardPool({ maxOpen: config.connections, idleMs: config.idleTimeoutSeconds * 1000 });
+    const pool = new ShardPool({ maxOpen: config.connections, idleMs: config.idleTimeoutSeconds * 1000, sync: config.sync });
     store = new Store(config.root, pool);
+    locked = lockRoot(config.root);
   } catch (error) {
     fail(`--root: cannot use ${config.root} as the database directory (${(error as Error).message}).`);
+  }
+  if (!locked) {
+    fail(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
   }
 
   const app = createApp({

@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { SyncMode } from "../store/schema";
 
 export interface Config {
   user: string;
@@ -12,6 +13,7 @@ export interface Config {
   cacheDirectory: string;
   geoip: string | undefined;
   maxBodyBytes: number;
+  sync: SyncMode;
 }
 
 export type Command = { run: Config } | { help: string } | { version: true };
@@ -42,6 +44,7 @@ const OPTIONS = {
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
+  sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
 } satisfies Record<string, Option>;
 
 type Name = keyof typeof OPTIONS;
@@ -85,6 +88,13 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     }
     return value;
   };
+  const choice = <T extends string>(name: Name, choices: readonly T[]): T => {
+    const value = get(name);
+    if (!choices.includes(value as T)) {
+      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${value}" is not one of ${choices.join(", ")}.`);
+    }
+    return value as T;
+  };
   const text = (name: Name, nonEmpty = false): string => {
     const value = get(name);
     if (nonEmpty && value.trim() === "") throw new ConfigError(`--${name} (or ${OPTIONS[name].env[0]}) must not be empty.`);
@@ -104,6 +114,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       cacheDirectory: text("cache-directory", true),
       geoip: text("geoip") || undefined,
       maxBodyBytes: integer("max-body-size", 1024),
+      sync: choice("sync", ["normal", "full"] as const),
     },
   };
 }

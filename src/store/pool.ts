@@ -1,3 +1,4 @@
+import type { SyncMode } from "./schema";
 import { Shard } from "./shard";
 
 interface Entry {
@@ -10,6 +11,7 @@ export interface PoolOptions {
   maxOpen: number;
   /** A shard unused this long is closed. */
   idleMs: number;
+  sync: SyncMode;
 }
 
 /**
@@ -43,7 +45,7 @@ export class ShardPool {
       return entry.shard;
     }
     while (this.entries.size >= this.options.maxOpen) this.closeOldest();
-    const shard = Shard.open(path, create);
+    const shard = Shard.open(path, create, this.options.sync);
     this.entries.set(path, { shard, lastUsed: now });
     return shard;
   }

@@ -1,13 +1,13 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { applySchema } from "./schema";
+import { applySchema, type SyncMode } from "./schema";
 import type { Visit } from "./visit";
 
 /** One open month file of one website. */
 export class Shard {
   private readonly insertRow: Statement;
-  private readonly insertAll: (visits: Visit[]) => void;
+  private readonly insertAll: (parts: Visit[][]) => void;
 
   private constructor(
     readonly path: string,
@@ -17,17 +17,17 @@ export class Shard {
       `INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode)
        VALUES ($time, $event, $path, $ip, $platform, $refererDomain, $countryCode)`,
     );
-    this.insertAll = db.transaction((visits: Visit[]) => {
-      for (const visit of visits) this.insertRow.run(visit as never);
+    this.insertAll = db.transaction((parts: Visit[][]) => {
+      for (const visits of parts) for (const visit of visits) this.insertRow.run(visit as never);
     });
   }
 
   /** Opens an existing shard, or creates it (and its directory) when `create` is set. */
-  static open(path: string, create: boolean): Shard {
+  static open(path: string, create: boolean, sync: SyncMode): Shard {
     if (create) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path, { create, readwrite: true, strict: true });
     try {
-      applySchema(db);
+      applySchema(db, sync);
       return new Shard(path, db);
     } catch (error) {
       db.close();
@@ -35,9 +35,9 @@ export class Shard {
     }
   }
 
-  /** Appends in one transaction: all of `visits` are committed, or none. */
-  insert(visits: Visit[]): void {
-    this.insertAll(visits);
+  /** Appends in one transaction: every row of every part is committed, or none. */
+  insert(parts: Visit[][]): void {
+    this.insertAll(parts);
   }
 
   /** Runs a read query; statements are cached per handle by bun:sqlite. */

@@ -5,28 +5,48 @@ import { isDirectory, monthsInRange, shardPath, websiteDir } from "./layout";
 import type { ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
+import { ShardWriter } from "./writer";
+
+/** What became of one shard's part of a write. */
+export interface ShardOutcome {
+  website: string;
+  month: string;
+  events: number;
+  /** Set when the shard's transaction failed: none of its events were stored. */
+  error?: unknown;
+}
 
 /**
  * The websites under one root directory. Website names reaching this class
  * have been validated at the edge (see `website.ts`).
  */
 export class Store {
+  private readonly writer: ShardWriter;
+
   constructor(
     readonly root: string,
     private readonly pool: ShardPool,
   ) {
     mkdirSync(root, { recursive: true });
+    this.writer = new ShardWriter(pool);
   }
 
   hasWebsite(website: string): boolean {
     return isDirectory(websiteDir(this.root, website));
   }
 
-  /** Writes visits to their month shards, one transaction per shard. */
-  append(website: string, visits: Visit[]): void {
-    for (const [month, rows] of groupByMonth(visits)) {
-      this.pool.acquire(shardPath(this.root, website, month), true).insert(rows);
-    }
+  /**
+   * Writes visits to their month shards and settles once every shard has
+   * committed or failed. Within a shard it is all or nothing.
+   */
+  append(website: string, visits: Visit[]): Promise<ShardOutcome[]> {
+    const writes = Array.from(groupByMonth(visits), ([month, rows]) =>
+      this.writer.write(shardPath(this.root, website, month), rows).then(
+        (): ShardOutcome => ({ website, month, events: rows.length }),
+        (error: unknown): ShardOutcome => ({ website, month, events: rows.length, error }),
+      ),
+    );
+    return Promise.all(writes);
   }
 
   /**
@@ -48,7 +68,9 @@ export class Store {
     return true;
   }
 
+  /** Commits what is queued, then closes every shard. */
   close(): void {
+    this.writer.flush();
     this.pool.closeAll();
   }
 }

@@ -18,7 +18,7 @@ export function ingestRoutes(ingest: IngestService, bodyLimit: number) {
       "/bulk",
       async ({ request }) => {
         const events = parseMultiBulkBody(await readJsonBody(request, bodyLimit), nowSeconds());
-        return { inserted: ingest.insertAddressed(events) };
+        return { inserted: await ingest.insertAddressed(events) };
       },
       raw,
     )
@@ -27,7 +27,7 @@ export function ingestRoutes(ingest: IngestService, bodyLimit: number) {
       async ({ params: { website }, request }) => {
         assertWebsiteName(website);
         const events = parseBulkBody(await readJsonBody(request, bodyLimit), nowSeconds());
-        return { inserted: ingest.insert(website, events) };
+        return { inserted: await ingest.insert(website, events) };
       },
       raw,
     )
@@ -36,7 +36,7 @@ export function ingestRoutes(ingest: IngestService, bodyLimit: number) {
       async ({ params: { website }, request }) => {
         assertWebsiteName(website);
         const event = parseSingleBody(await readJsonBody(request, bodyLimit), nowSeconds());
-        return { inserted: ingest.insert(website, [event]) };
+        return { inserted: await ingest.insert(website, [event]) };
       },
       raw,
     );

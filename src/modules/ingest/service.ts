@@ -1,34 +1,39 @@
 import type { Enricher } from "../../enrich/enrich";
 import { AppError } from "../../errors";
-import type { Store } from "../../store/store";
+import type { ShardOutcome, Store } from "../../store/store";
 import type { AddressedEvent, IncomingEvent } from "./model";
 
 export interface IngestService {
   /** Enriches and stores events of one website; answers how many were stored. */
-  insert(website: string, events: IncomingEvent[]): number;
+  insert(website: string, events: IncomingEvent[]): Promise<number>;
   /** The same for events that each name their website. */
-  insertAddressed(events: AddressedEvent[]): number;
+  insertAddressed(events: AddressedEvent[]): Promise<number>;
 }
 
 export function createIngestService(store: Store, enrich: Enricher): IngestService {
-  const insert = (website: string, events: IncomingEvent[]): number => {
-    const visits = events.map(enrich);
-    try {
-      store.append(website, visits);
-    } catch (error) {
-      console.error(`insert into ${website} failed:`, error);
-      throw new AppError("InsertFailed", `Could not store the events of ${website}; nothing acknowledged was lost, retry the request.`);
-    }
-    return visits.length;
+  const insertGroups = async (groups: Iterable<[string, IncomingEvent[]]>): Promise<number> => {
+    const writes = Array.from(groups, ([website, events]) => store.append(website, events.map(enrich)));
+    const outcomes = (await Promise.all(writes)).flat();
+    const failed = outcomes.filter((outcome) => outcome.error !== undefined);
+    if (failed.length > 0) throw insertFailed(outcomes, failed);
+    return outcomes.reduce((sum, outcome) => sum + outcome.events, 0);
   };
 
   return {
-    insert,
-    insertAddressed(events) {
-      const byWebsite = Map.groupBy(events, (event) => event.website);
-      let inserted = 0;
-      for (const [website, group] of byWebsite) inserted += insert(website, group);
-      return inserted;
-    },
+    insert: (website, events) => insertGroups([[website, events]]),
+    insertAddressed: (events) => insertGroups(Map.groupBy(events, (event) => event.website)),
   };
+}
+
+/** Names what was stored and what was not, so a client can retry only the rest. */
+function insertFailed(outcomes: ShardOutcome[], failed: ShardOutcome[]): AppError {
+  const describe = (list: ShardOutcome[]) => list.map((o) => `${o.website}/${o.month} (${o.events} events)`).join(", ");
+  for (const outcome of failed) console.error(`insert into ${outcome.website}/${outcome.month} failed:`, outcome.error);
+  const stored = outcomes.filter((outcome) => outcome.error === undefined);
+  return new AppError(
+    "InsertFailed",
+    `Could not store the events of ${describe(failed)}; ` +
+      (stored.length > 0 ? `the events of ${describe(stored)} were stored. ` : "nothing was stored. ") +
+      "Retry the events that were not stored.",
+  );
 }
