@@ -45,8 +45,9 @@ export interface StartOptions {
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
   const ownRoot = options.root === undefined;
   const root = options.root ?? join(tempDir(), "dbs");
+  const ownCwd = options.cwd === undefined ? tempDir("ma-cwd-") : undefined;
   const proc = Bun.spawn([...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, ...(options.args ?? [])], {
-    cwd: options.cwd ?? tempDir("ma-cwd-"),
+    cwd: options.cwd ?? ownCwd,
     env: cleanEnv(options.env ?? {}),
     stdout: "pipe",
     stderr: "pipe",
@@ -79,6 +80,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       proc.kill("SIGTERM");
       await proc.exited;
       if (ownRoot) rmSync(join(root, ".."), { recursive: true, force: true });
+      if (ownCwd) rmSync(ownCwd, { recursive: true, force: true });
     },
   };
 }
@@ -91,8 +93,9 @@ export interface CliResult {
 
 /** Runs the service's command line to completion (for --help, --version and refused start-ups). */
 export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 10_000): Promise<CliResult> {
+  const cwd = tempDir("ma-cwd-");
   const proc = Bun.spawn([...serverCommand(), ...args], {
-    cwd: tempDir("ma-cwd-"),
+    cwd,
     env: cleanEnv(env),
     stdout: "pipe",
     stderr: "pipe",
@@ -104,6 +107,7 @@ export async function runCli(args: string[], env: Record<string, string> = {}, t
     proc.exited,
   ]);
   clearTimeout(timer);
+  rmSync(cwd, { recursive: true, force: true });
   return { exitCode, stdout, stderr };
 }
 

@@ -1,0 +1,52 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+}
+
+/** Runs wrk against `url`, POSTing `body` on every request, and reads its summary. */
+export async function postLoad(url: string, body: string, opts: { dir: string; seconds: number; connections: number }): Promise<LoadResult> {
+  const bodyFile = join(opts.dir, `body-${Math.random().toString(36).slice(2)}.json`);
+  const script = `${bodyFile}.lua`;
+  writeFileSync(bodyFile, body);
+  writeFileSync(
+    script,
+    `local f = io.open("${bodyFile}", "rb")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+`,
+  );
+  const proc = Bun.spawn(
+    ["wrk", "-t1", `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", "--timeout", "10s", "-s", script, url],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const out = await new Response(proc.stdout).text();
+  if ((await proc.exited) !== 0) throw new Error(`wrk failed:\n${out}`);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1];
+  const socketErrors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  return {
+    requestsPerSecond: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50Ms: toMs(/\s50%\s+([\d.]+\w+)/.exec(out)?.[1]),
+    p99Ms: toMs(/\s99%\s+([\d.]+\w+)/.exec(out)?.[1]),
+    errors: Number(errors ?? 0) + (socketErrors ? socketErrors.slice(1).reduce((a, b) => a + Number(b), 0) : 0),
+  };
+}
+
+function toMs(value: string | undefined): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(value ?? "");
+  if (!m) return NaN;
+  const factor = { us: 0.001, ms: 1, s: 1000, m: 60_000 }[m[2] as "us" | "ms" | "s" | "m"];
+  return Number(m[1]) * factor;
+}
+
+/** Peak resident memory of a process, from the kernel's high-water mark. */
+export function peakRssMb(pid: number): number {
+  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
