@@ -15,10 +15,13 @@ export class Shard {
   ) {
     this.insertRow = db.prepare(
       `INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode)
-       VALUES ($time, $event, $path, $ip, $platform, $refererDomain, $countryCode)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
+    // Positional binding: measurably cheaper per row than binding an object by names.
     this.insertAll = db.transaction((parts: Visit[][]) => {
-      for (const visits of parts) for (const visit of visits) this.insertRow.run(visit as never);
+      for (const visits of parts) {
+        for (const v of visits) this.insertRow.run(v.time, v.event, v.path, v.ip, v.platform, v.refererDomain, v.countryCode);
+      }
     });
   }
 
