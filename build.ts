@@ -15,7 +15,9 @@ const { values } = parseArgs({
 
 const result = await Bun.build({
   entrypoints: ["src/main.ts"],
-  minify: true,
+  // Elysia reads its handlers' source to learn which parts of a request they use;
+  // renamed identifiers hide that (a plugin then sees no query), so names stay.
+  minify: { whitespace: true, syntax: true, identifiers: false },
   // Bytecode halves start-up; with top-level await it needs ESM.
   bytecode: true,
   format: "esm",
