@@ -12,17 +12,13 @@ export type Enricher = (event: IncomingEvent) => Visit;
  * wins; the body's value is kept only where the lookup finds nothing.
  */
 export function createEnricher(country: CountryLookup, platform: PlatformLookup): Enricher {
-  return ({ headers, ...event }) => {
-    const userAgent = headers["user-agent"];
-    const referer = headers["referer"] ?? headers["referrer"];
-    return {
-      time: event.time,
-      event: event.event,
-      path: event.path,
-      ip: event.ip,
-      platform: event.platform || (userAgent ? platform(userAgent) : ""),
-      refererDomain: event.refererDomain || (referer ? refererDomain(referer) : ""),
-      countryCode: country(event.ip) ?? event.countryCode.toLowerCase(),
-    };
-  };
+  return (event) => ({
+    time: event.time,
+    event: event.event,
+    path: event.path,
+    ip: event.ip,
+    platform: event.platform || (event.userAgent ? platform(event.userAgent) : ""),
+    refererDomain: event.refererDomain || (event.referer ? refererDomain(event.referer) : ""),
+    countryCode: country(event.ip) ?? event.countryCode.toLowerCase(),
+  });
 }

@@ -15,6 +15,8 @@ export function applySchema(db: Database, sync: SyncMode): void {
   db.run("PRAGMA journal_mode = WAL");
   db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
   db.run("PRAGMA busy_timeout = 5000");
+  // Checkpoints are the Checkpointer's job; this is only the backstop (about 40 MB of WAL).
+  db.run("PRAGMA wal_autocheckpoint = 10000");
   db.run(
     `CREATE TABLE IF NOT EXISTS visits (time INTEGER, event TEXT, path TEXT, ip TEXT,
        platform TEXT, refererDomain TEXT, countryCode TEXT)`,

@@ -4,24 +4,45 @@ import { dirname } from "node:path";
 import { applySchema, type SyncMode } from "./schema";
 import type { Visit } from "./visit";
 
+const COLUMNS = "INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES ";
+const ROW = "(?, ?, ?, ?, ?, ?, ?)";
+const WIDTH = 7;
+/** Rows per multi-row INSERT: each statement call crosses into native code once, not fifty times. */
+const CHUNK = 50;
+
 /** One open month file of one website. */
 export class Shard {
-  private readonly insertRow: Statement;
+  private readonly insertOne: Statement;
+  private readonly insertChunk: Statement;
+  private readonly params: (string | number)[] = new Array(CHUNK * WIDTH);
   private readonly insertAll: (parts: Visit[][]) => void;
 
   private constructor(
     readonly path: string,
     private readonly db: Database,
   ) {
-    this.insertRow = db.prepare(
-      `INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    // Positional binding: measurably cheaper per row than binding an object by names.
+    this.insertOne = db.prepare(COLUMNS + ROW);
+    this.insertChunk = db.prepare(COLUMNS + Array(CHUNK).fill(ROW).join(", "));
     this.insertAll = db.transaction((parts: Visit[][]) => {
+      const params = this.params;
+      let pending = 0;
       for (const visits of parts) {
-        for (const v of visits) this.insertRow.run(v.time, v.event, v.path, v.ip, v.platform, v.refererDomain, v.countryCode);
+        for (const v of visits) {
+          const at = pending * WIDTH;
+          params[at] = v.time;
+          params[at + 1] = v.event;
+          params[at + 2] = v.path;
+          params[at + 3] = v.ip;
+          params[at + 4] = v.platform;
+          params[at + 5] = v.refererDomain;
+          params[at + 6] = v.countryCode;
+          if (++pending === CHUNK) {
+            this.insertChunk.run(...params);
+            pending = 0;
+          }
+        }
       }
+      for (let row = 0; row < pending; row++) this.insertOne.run(...params.slice(row * WIDTH, row * WIDTH + WIDTH));
     });
   }
 
@@ -49,7 +70,8 @@ export class Shard {
   }
 
   close(): void {
-    this.insertRow.finalize();
+    this.insertOne.finalize();
+    this.insertChunk.finalize();
     this.db.close(false);
   }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { sep } from "node:path";
 import { monthOf } from "../time";
+import { Checkpointer } from "./checkpointer";
 import { isDirectory, monthsInRange, shardPath, websiteDir } from "./layout";
 import type { ShardPool } from "./pool";
 import type { Shard } from "./shard";
@@ -22,13 +23,15 @@ export interface ShardOutcome {
  */
 export class Store {
   private readonly writer: ShardWriter;
+  private readonly checkpointer: Checkpointer;
 
   constructor(
     readonly root: string,
     private readonly pool: ShardPool,
   ) {
     mkdirSync(root, { recursive: true });
-    this.writer = new ShardWriter(pool);
+    this.checkpointer = new Checkpointer();
+    this.writer = new ShardWriter(pool, this.checkpointer);
   }
 
   hasWebsite(website: string): boolean {
@@ -71,6 +74,7 @@ export class Store {
   /** Commits what is queued, then closes every shard. */
   close(): void {
     this.writer.flush();
+    this.checkpointer.close();
     this.pool.closeAll();
   }
 }

@@ -1,3 +1,4 @@
+import type { Checkpointer } from "./checkpointer";
 import type { ShardPool } from "./pool";
 import type { Visit } from "./visit";
 
@@ -20,7 +21,10 @@ export class ShardWriter {
   private pending = new Map<string, Batch>();
   private scheduled = false;
 
-  constructor(private readonly pool: ShardPool) {}
+  constructor(
+    private readonly pool: ShardPool,
+    private readonly checkpointer: Checkpointer,
+  ) {}
 
   write(path: string, rows: Visit[]): Promise<void> {
     let batch = this.pending.get(path);
@@ -44,6 +48,7 @@ export class ShardWriter {
     for (const [path, { parts, done }] of batches) {
       try {
         this.pool.acquire(path, true).insert(parts);
+        this.checkpointer.written(path);
         done.resolve();
       } catch (error) {
         done.reject(error);

@@ -11,8 +11,9 @@ export interface IncomingEvent {
   platform: string;
   refererDomain: string;
   countryCode: string;
-  /** Header names in lower case. */
-  headers: Record<string, string>;
+  /** From the event's `headers`, matched in any case; "" when absent. */
+  userAgent: string;
+  referer: string;
 }
 
 export interface AddressedEvent extends IncomingEvent {
@@ -60,28 +61,38 @@ function parseEvent(raw: unknown, at: string, now: UnixSeconds): IncomingEvent {
     platform: "",
     refererDomain: "",
     countryCode: "",
-    headers: parseHeaders(raw.headers, `${at}headers`),
+    userAgent: "",
+    referer: "",
   };
   for (const field of TEXT_FIELDS) {
     const value = raw[field];
-    if (value !== undefined) event[field] = text(value, `${at}${field}`);
+    if (value !== undefined) event[field] = text(value, at, field);
   }
+  if (raw.headers !== undefined) readHeaders(raw.headers, `${at}headers`, event);
   return event;
 }
 
-function parseHeaders(raw: unknown, at: string): Record<string, string> {
-  if (raw === undefined) return {};
+/** Checks every header value, and keeps the two that enrichment reads. */
+function readHeaders(raw: unknown, at: string, event: IncomingEvent): void {
   if (!isObject(raw)) throw invalid(at, "must be an object of header names to string values");
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(raw)) {
-    headers[name.toLowerCase()] = text(value, `${at}.${name}`);
+  for (const name in raw) {
+    const value = text(raw[name], `${at}.`, name);
+    switch (name.toLowerCase()) {
+      case "user-agent":
+        event.userAgent = value;
+        break;
+      case "referer":
+      case "referrer":
+        event.referer = value;
+        break;
+    }
   }
-  return headers;
 }
 
-function text(value: unknown, at: string): string {
-  if (typeof value !== "string") throw invalid(at, `must be a string, not ${describe(value)}`);
-  if (value.includes("\0")) throw invalid(at, "must not contain NUL characters");
+/** `at` and `field` name the place in an error; they are joined only when there is one. */
+function text(value: unknown, at: string, field: string): string {
+  if (typeof value !== "string") throw invalid(at + field, `must be a string, not ${describe(value)}`);
+  if (value.includes("\0")) throw invalid(at + field, "must not contain NUL characters");
   return value;
 }
 

@@ -1,0 +1,25 @@
+/**
+ * Runs WAL checkpoints off the main thread (see checkpointer.ts). Each message
+ * is a list of shard paths written since the last one. A PASSIVE checkpoint
+ * copies what it can without waiting for, or blocking, the writer.
+ */
+import { Database } from "bun:sqlite";
+
+declare const self: Worker;
+
+self.onmessage = (message: MessageEvent<string[]>) => {
+  for (const path of message.data) {
+    try {
+      // create: false — a shard deleted in the meantime must stay deleted.
+      const db = new Database(path, { readwrite: true, create: false });
+      try {
+        db.run("PRAGMA wal_checkpoint(PASSIVE)");
+      } finally {
+        db.close();
+      }
+    } catch {
+      // Deleted or busy: the next write brings it back here, and the writer's
+      // own auto-checkpoint remains as a backstop.
+    }
+  }
+};
