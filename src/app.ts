@@ -13,15 +13,16 @@ export interface AppDeps {
   ingest: IngestService;
   credentials: Credentials;
   maxBodyBytes: number;
+  retentionMonths: number;
 }
 
 /** The whole HTTP surface, in order: error mapping, the open welcome route, auth, then the rest. */
-export function createApp({ version, store, ingest, credentials, maxBodyBytes }: AppDeps) {
+export function createApp({ version, store, ingest, credentials, maxBodyBytes, retentionMonths }: AppDeps) {
   return new Elysia()
     .use(errorResponses)
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
     .use(auth(credentials))
-    .use(ingestRoutes(ingest, maxBodyBytes))
+    .use(ingestRoutes(ingest, maxBodyBytes, retentionMonths))
     .use(queryRoutes(store))
     .use(adminRoutes(store));
 }

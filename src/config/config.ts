@@ -14,9 +14,20 @@ export interface Config {
   geoip: string | undefined;
   maxBodyBytes: number;
   sync: SyncMode;
+  /** Month shards older than this many months are dropped; 0 keeps everything. */
+  retentionMonths: number;
 }
 
-export type Command = { run: Config } | { help: string } | { version: true };
+/** What to do: serve (the default), one of the maintenance commands, or print help or the version. */
+export type Command =
+  | { name: "serve"; config: Config }
+  | { name: "backup"; config: Config; destination: string }
+  | { name: "check"; config: Config }
+  | { name: "migrate-platforms"; config: Config }
+  | { name: "help"; text: string }
+  | { name: "version" };
+
+const COMMANDS = ["serve", "backup", "check", "migrate-platforms"] as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -45,6 +56,7 @@ const OPTIONS = {
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
+  "retention-months": { env: ["MA_RETENTION_MONTHS"], value: "N", default: "0", help: "drop month shards older than N months (0: keep all)" },
 } satisfies Record<string, Option>;
 
 type Name = keyof typeof OPTIONS;
@@ -52,11 +64,12 @@ type Name = keyof typeof OPTIONS;
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
   let flags: Partial<Record<Name | "help" | "version", string | boolean>>;
+  let positionals: string[];
   try {
-    flags = parseArgs({
+    ({ values: flags, positionals } = parseArgs({
       args: argv,
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
       options: {
         ...Object.fromEntries(
           Object.entries(OPTIONS).map(([name, o]) => [name, { type: "string" as const, ...("short" in o ? { short: o.short } : {}) }]),
@@ -64,12 +77,21 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
-    }).values;
+    }));
   } catch (error) {
     throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
   }
-  if (flags.help) return { help: helpText() };
-  if (flags.version) return { version: true };
+  if (flags.help) return { name: "help", text: helpText() };
+  if (flags.version) return { name: "version" };
+
+  const [name = "serve", ...rest] = positionals;
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    throw new ConfigError(`unknown command "${name}"; the commands are ${COMMANDS.join(", ")}. Run with --help to see them.`);
+  }
+  const wanted = name === "backup" ? 1 : 0;
+  if (rest.length !== wanted) {
+    throw new ConfigError(name === "backup" ? "backup takes one argument: the directory to write the copy to." : `${name} takes no arguments.`);
+  }
 
   const get = (name: Name): string => {
     const flag = flags[name];
@@ -101,22 +123,31 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     return value;
   };
 
-  return {
-    run: {
-      user: text("user"),
-      password: text("password"),
-      token: text("token"),
-      host: text("host", true),
-      port: integer("port", 0, 65_535),
-      root: text("root", true),
-      connections: integer("connections", 1),
-      idleTimeoutSeconds: integer("idle-timeout", 1),
-      cacheDirectory: text("cache-directory", true),
-      geoip: text("geoip") || undefined,
-      maxBodyBytes: integer("max-body-size", 1024),
-      sync: choice("sync", ["normal", "full"] as const),
-    },
+  const config: Config = {
+    user: text("user"),
+    password: text("password"),
+    token: text("token"),
+    host: text("host", true),
+    port: integer("port", 0, 65_535),
+    root: text("root", true),
+    connections: integer("connections", 1),
+    idleTimeoutSeconds: integer("idle-timeout", 1),
+    cacheDirectory: text("cache-directory", true),
+    geoip: text("geoip") || undefined,
+    maxBodyBytes: integer("max-body-size", 1024),
+    sync: choice("sync", ["normal", "full"] as const),
+    retentionMonths: integer("retention-months", 0, 12 * 1000),
   };
+  switch (name as (typeof COMMANDS)[number]) {
+    case "backup":
+      return { name: "backup", config, destination: rest[0]! };
+    case "check":
+      return { name: "check", config };
+    case "migrate-platforms":
+      return { name: "migrate-platforms", config };
+    case "serve":
+      return { name: "serve", config };
+  }
 }
 
 function helpText(): string {
@@ -126,9 +157,15 @@ function helpText(): string {
     return `  ${flag.padEnd(32)} ${o.help}${fallback}\n  ${"".padEnd(32)} env: ${o.env.join(", ")}`;
   });
   return [
-    "Usage: micro-analytics [options]",
+    "Usage: micro-analytics [command] [options]",
     "",
     "A micro multi-website analytics database service.",
+    "",
+    "Commands:",
+    "  serve                            run the service (the default)",
+    "  backup DEST                      write a consistent copy of every shard under --root to DEST",
+    "  check                            run SQLite's integrity check on every shard under --root",
+    "  migrate-platforms                rename the original service's platform names to today's (stop the service first)",
     "",
     "Options (flags win over environment variables, which win over defaults):",
     ...rows,

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { TimeRange } from "./visit";
+import { isWebsiteName } from "./website";
 
 /** `<root>/<website>/<YYYY-MM>/analytics.db`, the original's layout. */
 export const SHARD_FILE = "analytics.db";
@@ -38,4 +39,19 @@ function overlaps(month: string, { start, end }: TimeRange): boolean {
   const first = Date.UTC(year, index, 1) / 1000;
   const last = Date.UTC(year, index + 1, 1) / 1000 - 1;
   return (start === undefined || last >= start) && (end === undefined || first <= end);
+}
+
+export interface ShardLocation {
+  website: string;
+  month: string;
+  path: string;
+}
+
+/** Every shard under the root, by website then month; anything else there is ignored. */
+export function listShards(root: string): ShardLocation[] {
+  if (!isDirectory(root)) return [];
+  return readdirSync(root)
+    .filter((name) => isWebsiteName(name) && isDirectory(join(root, name)))
+    .sort()
+    .flatMap((website) => monthsInRange(root, website, {}).map((month) => ({ website, month, path: shardPath(root, website, month) })));
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, rmSync } from "node:fs";
-import { sep } from "node:path";
+import { dirname, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
-import { isDirectory, monthsInRange, shardPath, websiteDir } from "./layout";
+import { isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
 import type { ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
@@ -69,6 +69,17 @@ export class Store {
     this.pool.closeUnder(dir + sep);
     rmSync(dir, { recursive: true, force: true });
     return true;
+  }
+
+  /** Deletes every month shard older than `month` (YYYY-MM); answers how many. */
+  dropMonthsBefore(month: string): number {
+    const expired = listShards(this.root).filter((shard) => shard.month < month);
+    for (const shard of expired) {
+      const dir = dirname(shard.path);
+      this.pool.closeUnder(dir + sep);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return expired.length;
   }
 
   /** Commits what is queued, then closes every shard. */

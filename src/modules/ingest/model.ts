@@ -1,6 +1,6 @@
 import { AppError } from "../../errors";
 import { assertWebsiteName } from "../../store/website";
-import { parseTime, type UnixSeconds } from "../../time";
+import { formatTime, parseTime, type UnixSeconds } from "../../time";
 
 /** An event as a client sent it, checked and typed; enrichment comes after. */
 export interface IncomingEvent {
@@ -16,6 +16,12 @@ export interface IncomingEvent {
   referer: string;
 }
 
+/** When a request is handled, and the oldest time it may store (retention). */
+export interface TimeWindow {
+  now: UnixSeconds;
+  oldest: UnixSeconds;
+}
+
 export interface AddressedEvent extends IncomingEvent {
   website: string;
 }
@@ -23,20 +29,20 @@ export interface AddressedEvent extends IncomingEvent {
 const TEXT_FIELDS = ["event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
 
 /** The body of `POST /:website`: one event. */
-export function parseSingleBody(body: unknown, now: UnixSeconds): IncomingEvent {
-  return parseEvent(body, "", now);
+export function parseSingleBody(body: unknown, timeWindow: TimeWindow): IncomingEvent {
+  return parseEvent(body, "", timeWindow);
 }
 
 /** The body of `POST /:website/bulk`: `{"list": [event, …]}`. */
-export function parseBulkBody(body: unknown, now: UnixSeconds): IncomingEvent[] {
-  return listOf(body).map((item, index) => parseEvent(item, `list[${index}].`, now));
+export function parseBulkBody(body: unknown, timeWindow: TimeWindow): IncomingEvent[] {
+  return listOf(body).map((item, index) => parseEvent(item, `list[${index}].`, timeWindow));
 }
 
 /** The body of `POST /bulk`: `{"list": [event + "website", …]}`. */
-export function parseMultiBulkBody(body: unknown, now: UnixSeconds): AddressedEvent[] {
+export function parseMultiBulkBody(body: unknown, timeWindow: TimeWindow): AddressedEvent[] {
   return listOf(body).map((item, index) => {
     const at = `list[${index}].`;
-    const event = parseEvent(item, at, now);
+    const event = parseEvent(item, at, timeWindow);
     const website = (item as Record<string, unknown>).website;
     if (website === undefined) throw invalid(`${at}website`, "is required");
     assertWebsiteName(website, `${at}website`);
@@ -51,10 +57,10 @@ function listOf(body: unknown): unknown[] {
   return body.list;
 }
 
-function parseEvent(raw: unknown, at: string, now: UnixSeconds): IncomingEvent {
+function parseEvent(raw: unknown, at: string, timeWindow: TimeWindow): IncomingEvent {
   if (!isObject(raw)) throw invalid(at ? at.slice(0, -1) : "body", "must be a JSON object");
   const event: IncomingEvent = {
-    time: raw.time === undefined ? now : parseTime(raw.time, `${at}time`),
+    time: raw.time === undefined ? timeWindow.now : parseTime(raw.time, `${at}time`),
     event: "",
     path: "",
     ip: "",
@@ -64,6 +70,9 @@ function parseEvent(raw: unknown, at: string, now: UnixSeconds): IncomingEvent {
     userAgent: "",
     referer: "",
   };
+  if (event.time < timeWindow.oldest) {
+    throw invalid(`${at}time`, `${JSON.stringify(raw.time)} is older than this service keeps (--retention-months); nothing before ${formatTime(timeWindow.oldest)} is stored`);
+  }
   for (const field of TEXT_FIELDS) {
     const value = raw[field];
     if (value !== undefined) event[field] = text(value, at, field);

@@ -1,0 +1,49 @@
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { isDirectory, listShards } from "../store/layout";
+
+/**
+ * `micro-analytics backup DEST`: copies every shard under `root` to the same
+ * layout under `destination`, while the service keeps running. Each copy is
+ * `VACUUM INTO` on a read-only connection: one read transaction, so each
+ * shard is copied as it stood at one instant, with every event committed
+ * before that instant, and compacted. Restoring is copying the tree back (see
+ * the README).
+ */
+export function backup(root: string, destination: string): number {
+  if (!isDirectory(root)) {
+    console.error(`micro-analytics backup: there is no database directory at ${root}.`);
+    return 2;
+  }
+  if (existsSync(destination) && (!statSync(destination).isDirectory() || readdirSync(destination).length > 0)) {
+    console.error(`micro-analytics backup: ${destination} exists and is not an empty directory; give a new one.`);
+    return 2;
+  }
+  const started = performance.now();
+  const shards = listShards(root);
+  let bytes = 0;
+  let failures = 0;
+  for (const shard of shards) {
+    const target = join(destination, relative(root, shard.path));
+    try {
+      mkdirSync(dirname(target), { recursive: true });
+      const db = new Database(shard.path, { readonly: true });
+      try {
+        db.prepare("VACUUM INTO ?").run(target);
+      } finally {
+        db.close();
+      }
+      bytes += statSync(target).size;
+    } catch (error) {
+      failures++;
+      console.error(`micro-analytics backup: ${shard.website}/${shard.month}: ${(error as Error).message}`);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `backed up ${shards.length - failures} of ${shards.length} shards, ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${seconds.toFixed(2)} s` +
+      ` (${(bytes / 1024 / 1024 / Math.max(seconds, 0.001)).toFixed(1)} MiB/s) to ${destination}`,
+  );
+  return failures === 0 ? 0 : 1;
+}

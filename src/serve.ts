@@ -1,0 +1,86 @@
+import { createApp } from "./app";
+import type { Config } from "./config/config";
+import { createEnricher } from "./enrich/enrich";
+import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
+import { createPlatformLookup } from "./enrich/platform";
+import { createIngestService } from "./modules/ingest/service";
+import { lockRoot } from "./store/lock";
+import { ShardPool } from "./store/pool";
+import { oldestKeptMonth } from "./store/retention";
+import { Store } from "./store/store";
+import { version } from "../package.json";
+
+const HOUR_MS = 3_600_000;
+
+/** Refuses to start with a message and exit code 1. */
+function fail(message: string): never {
+  console.error(`micro-analytics: ${message}`);
+  process.exit(1);
+}
+
+/** Opens everything the service needs, listens, and closes it all on SIGTERM or SIGINT. */
+export function serve(config: Config): void {
+  let country: CountryLookup;
+  try {
+    country = openCountryLookup(config.geoip);
+  } catch (error) {
+    fail(`--geoip: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}).`);
+  }
+
+  let store: Store;
+  let locked: boolean;
+  try {
+    const pool = new ShardPool({ maxOpen: config.connections, idleMs: config.idleTimeoutSeconds * 1000, sync: config.sync });
+    store = new Store(config.root, pool);
+    locked = lockRoot(config.root);
+  } catch (error) {
+    fail(`--root: cannot use ${config.root} as the database directory (${(error as Error).message}).`);
+  }
+  if (!locked) {
+    fail(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
+  }
+
+  if (config.retentionMonths > 0) {
+    const expire = () => {
+      const month = oldestKeptMonth(Math.floor(Date.now() / 1000), config.retentionMonths);
+      const dropped = store.dropMonthsBefore(month);
+      if (dropped > 0) console.log(`retention: dropped ${dropped} month shards before ${month}`);
+    };
+    expire();
+    setInterval(expire, HOUR_MS).unref();
+  }
+
+  const app = createApp({
+    version,
+    store,
+    ingest: createIngestService(store, createEnricher(country, createPlatformLookup())),
+    credentials: { user: config.user, password: config.password, token: config.token },
+    maxBodyBytes: config.maxBodyBytes,
+    retentionMonths: config.retentionMonths,
+  });
+
+  try {
+    app.listen({
+      hostname: config.host,
+      port: config.port,
+      // Elysia turns port sharing on by default: a second instance would start
+      // silently and split the traffic. A busy port must be an error instead.
+      reusePort: false,
+      // A backstop; readJsonBody refuses bodies over the limit with a JSON 413.
+      maxRequestBodySize: config.maxBodyBytes + 64 * 1024,
+    });
+  } catch (error) {
+    fail(`cannot listen on ${config.host}:${config.port} (${(error as Error).message}).`);
+  }
+
+  const server = app.server!;
+  console.log(`micro-analytics ${version} listening on ${server.url.href} (root ${config.root})`);
+
+  const shutdown = async () => {
+    await server.stop();
+    store.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+}
