@@ -6,7 +6,7 @@
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { startServer, tempDir } from "../test/helpers/server";
-import { peakRssMb, postLoad, type LoadResult } from "./wrk";
+import { openShardFiles, peakRssMb, postLoad, type LoadResult } from "./lib";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const dir = tempDir("ma-bench-");
@@ -101,6 +101,30 @@ await scenario("µAnalytics POST /bulk (1,000 events, 100 websites), c4", "/bulk
   db.close();
 }
 
+// Many websites through a small pool: every write a pool miss once the pool is full.
+const WEBSITES = Number(process.env.BENCH_WEBSITES ?? 10_000);
+const manyWebsites = await (async () => {
+  const server = await startServer({ args: ["--connections", "100"] });
+  let next = 0;
+  let failed = 0;
+  let maxShardFds = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      while (next < WEBSITES) {
+        const site = `site-${next++}`;
+        const response = await fetch(`${server.url}/${site}`, { method: "POST", body: single });
+        if (response.status !== 200) failed++;
+        if (next % 100 === 0) maxShardFds = Math.max(maxShardFds, openShardFiles(server.pid));
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const result = { seconds, failed, maxShardFds, rssMb: peakRssMb(server.pid) };
+  await server.stop();
+  return result;
+})();
+
 const baseline = rows[0]!.eventsPerSecond;
 const raw = rows.at(-1)!.eventsPerSecond;
 const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? "" : n.toFixed(digits));
@@ -112,3 +136,9 @@ for (const r of rows) {
     `| ${r.name} | ${Math.round(r.eventsPerSecond).toLocaleString("en")} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssMb, 0)} | ${fmt(r.eventsPerSecond / baseline, 2)} | ${fmt(r.eventsPerSecond / raw, 2)} |`,
   );
 }
+
+console.log(
+  `\n${WEBSITES.toLocaleString("en")} websites, one event each, --connections 100, 50 clients: ` +
+    `${manyWebsites.seconds.toFixed(1)} s (${Math.round(WEBSITES / manyWebsites.seconds)} websites/s), ` +
+    `${manyWebsites.failed} failed, at most ${manyWebsites.maxShardFds} shard files open, peak RSS ${manyWebsites.rssMb.toFixed(0)} MB`,
+);

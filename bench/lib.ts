@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+/** Shared by the benchmarks: a wrk driver, and readings of a process from /proc. */
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface LoadResult {
@@ -47,6 +48,19 @@ function toMs(value: string | undefined): number {
 
 /** Peak resident memory of a process, from the kernel's high-water mark. */
 export function peakRssMb(pid: number): number {
-  const status = require("node:fs").readFileSync(`/proc/${pid}/status`, "utf8") as string;
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
+}
+
+/** How many shard files (`analytics.db`, not their -wal and -shm) a process holds open. */
+export function openShardFiles(pid: number): number {
+  let count = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith("analytics.db")) count++;
+    } catch {
+      // Closed while we looked.
+    }
+  }
+  return count;
 }
