@@ -1,10 +1,14 @@
 import { Elysia } from "elysia";
+import type { Limits } from "./config/config";
 import { auth, type Credentials } from "./http/auth";
 import { errorResponses } from "./http/errors";
-import { adminRoutes } from "./modules/admin";
+import { observe } from "./http/observe";
+import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
 import { ingestRoutes } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
+import type { Logger } from "./observe/log";
+import type { Metrics } from "./observe/metrics";
 import type { Store } from "./store/store";
 
 export interface AppDeps {
@@ -12,17 +16,27 @@ export interface AppDeps {
   store: Store;
   ingest: IngestService;
   credentials: Credentials;
-  maxBodyBytes: number;
+  limits: Limits;
   retentionMonths: number;
+  metrics: Metrics;
+  log: Logger;
 }
 
-/** The whole HTTP surface, in order: error mapping, the open welcome route, auth, then the rest. */
-export function createApp({ version, store, ingest, credentials, maxBodyBytes, retentionMonths }: AppDeps) {
+/**
+ * The whole HTTP surface, in order: request log and metrics, error mapping,
+ * the open routes (`GET /`, `/_health`), auth, then everything else, and last
+ * the 405s for known paths asked with another method.
+ */
+export function createApp(deps: AppDeps) {
+  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log } = deps;
   return new Elysia()
-    .use(errorResponses)
+    .use(observe(metrics, log))
+    .use(errorResponses(log))
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
+    .use(healthRoute(store, version))
     .use(auth(credentials))
-    .use(ingestRoutes(ingest, maxBodyBytes, retentionMonths))
+    .use(ingestRoutes(ingest, limits, retentionMonths))
     .use(queryRoutes(store))
-    .use(adminRoutes(store));
+    .use(adminRoutes(store, metrics))
+    .use(methodNotAllowed());
 }

@@ -17,6 +17,8 @@ export type ErrorCode =
   | "InvalidAuthentication"
   | "NotFound"
   | "PayloadTooLarge"
+  | "LimitExceeded"
+  | "MethodNotAllowed"
   | "InsertFailed"
   | "InternalError";
 
@@ -34,6 +36,8 @@ const STATUS: Record<ErrorCode, number> = {
   InvalidAuthentication: 401,
   NotFound: 404,
   PayloadTooLarge: 413,
+  LimitExceeded: 400,
+  MethodNotAllowed: 405,
   InsertFailed: 500,
   InternalError: 500,
 };

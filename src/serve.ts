@@ -3,6 +3,8 @@ import type { Config } from "./config/config";
 import { createEnricher } from "./enrich/enrich";
 import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
 import { createPlatformLookup } from "./enrich/platform";
+import { createLogger } from "./observe/log";
+import { Metrics } from "./observe/metrics";
 import { createIngestService } from "./modules/ingest/service";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
@@ -11,6 +13,8 @@ import { Store } from "./store/store";
 import { version } from "../package.json";
 
 const HOUR_MS = 3_600_000;
+/** After SIGTERM, requests in flight get this long before their connections are closed. */
+const SHUTDOWN_GRACE_MS = 10_000;
 
 /** Refuses to start with a message and exit code 1. */
 function fail(message: string): never {
@@ -20,6 +24,8 @@ function fail(message: string): never {
 
 /** Opens everything the service needs, listens, and closes it all on SIGTERM or SIGINT. */
 export function serve(config: Config): void {
+  const log = createLogger(config.logLevel, config.logFormat);
+  const metrics = new Metrics();
   let country: CountryLookup;
   try {
     country = openCountryLookup(config.geoip);
@@ -44,7 +50,7 @@ export function serve(config: Config): void {
     const expire = () => {
       const month = oldestKeptMonth(Math.floor(Date.now() / 1000), config.retentionMonths);
       const dropped = store.dropMonthsBefore(month);
-      if (dropped > 0) console.log(`retention: dropped ${dropped} month shards before ${month}`);
+      if (dropped > 0) log.info("retention: dropped old month shards", { shards: dropped, before: month });
     };
     expire();
     setInterval(expire, HOUR_MS).unref();
@@ -53,10 +59,12 @@ export function serve(config: Config): void {
   const app = createApp({
     version,
     store,
-    ingest: createIngestService(store, createEnricher(country, createPlatformLookup())),
+    ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log),
     credentials: { user: config.user, password: config.password, token: config.token },
-    maxBodyBytes: config.maxBodyBytes,
+    limits: config.limits,
     retentionMonths: config.retentionMonths,
+    metrics,
+    log,
   });
 
   try {
@@ -67,20 +75,28 @@ export function serve(config: Config): void {
       // silently and split the traffic. A busy port must be an error instead.
       reusePort: false,
       // A backstop; readJsonBody refuses bodies over the limit with a JSON 413.
-      maxRequestBodySize: config.maxBodyBytes + 64 * 1024,
+      maxRequestBodySize: config.limits.maxBodyBytes + 64 * 1024,
     });
   } catch (error) {
     fail(`cannot listen on ${config.host}:${config.port} (${(error as Error).message}).`);
   }
 
   const server = app.server!;
-  console.log(`micro-analytics ${version} listening on ${server.url.href} (root ${config.root})`);
+  log.notice(`micro-analytics ${version} listening on ${server.url.href} (root ${config.root})`);
 
-  const shutdown = async () => {
+  const shutdown = async (signal: string) => {
+    const started = performance.now();
+    log.notice(`${signal}: no new connections; answering the requests in flight`);
+    const grace = setTimeout(() => {
+      log.warn(`requests still in flight after ${SHUTDOWN_GRACE_MS / 1000} s; closing their connections`);
+      void server.stop(true);
+    }, SHUTDOWN_GRACE_MS);
     await server.stop();
+    clearTimeout(grace);
     store.close();
+    log.notice(`stopped in ${Math.round(performance.now() - started)} ms; every shard closed`);
     process.exit(0);
   };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", () => shutdown("SIGINT"));
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
 }

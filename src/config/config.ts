@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { LogFormat, LogLevel } from "../observe/log";
 import type { SyncMode } from "../store/schema";
 
 export interface Config {
@@ -12,10 +13,20 @@ export interface Config {
   idleTimeoutSeconds: number;
   cacheDirectory: string;
   geoip: string | undefined;
-  maxBodyBytes: number;
   sync: SyncMode;
   /** Month shards older than this many months are dropped; 0 keeps everything. */
   retentionMonths: number;
+  limits: Limits;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Bounds on what one request may carry; over one, a 4xx that names it. */
+export interface Limits {
+  maxBodyBytes: number;
+  maxFieldLength: number;
+  maxBulkItems: number;
+  maxHeaders: number;
 }
 
 /** What to do: serve (the default), one of the maintenance commands, or print help or the version. */
@@ -55,6 +66,11 @@ const OPTIONS = {
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
+  "max-field-length": { env: ["MA_MAX_FIELD_LENGTH"], value: "CHARS", default: "8192", help: "longest text field or header value in an event" },
+  "max-bulk-items": { env: ["MA_MAX_BULK_ITEMS"], value: "N", default: "100000", help: "most events in one bulk request" },
+  "max-headers": { env: ["MA_MAX_HEADERS"], value: "N", default: "64", help: "most headers in one event" },
+  "log-level": { env: ["MA_LOG_LEVEL"], value: "LEVEL", default: "info", help: "debug, info (a line per request), warn or error" },
+  "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
   "retention-months": { env: ["MA_RETENTION_MONTHS"], value: "N", default: "0", help: "drop month shards older than N months (0: keep all)" },
 } satisfies Record<string, Option>;
@@ -134,9 +150,16 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     idleTimeoutSeconds: integer("idle-timeout", 1),
     cacheDirectory: text("cache-directory", true),
     geoip: text("geoip") || undefined,
-    maxBodyBytes: integer("max-body-size", 1024),
     sync: choice("sync", ["normal", "full"] as const),
     retentionMonths: integer("retention-months", 0, 12 * 1000),
+    limits: {
+      maxBodyBytes: integer("max-body-size", 1024),
+      maxFieldLength: integer("max-field-length", 16),
+      maxBulkItems: integer("max-bulk-items", 1),
+      maxHeaders: integer("max-headers", 0),
+    },
+    logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
+    logFormat: choice("log-format", ["text", "json"] as const),
   };
   switch (name as (typeof COMMANDS)[number]) {
     case "backup":

@@ -1,29 +1,31 @@
 import { Elysia } from "elysia";
 import { AppError } from "../errors";
+import type { Logger } from "../observe/log";
 
 /**
  * The one place errors become HTTP answers: `{code, message}` with the
- * contract's status. Faults that are not AppErrors are logged and hidden
- * behind a plain 500.
+ * contract's status. Faults that are not AppErrors are logged with their
+ * context and hidden behind a plain 500.
  */
-export const errorResponses = new Elysia({ name: "errors" })
-  .error({ AppError })
-  .onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof AppError) return answer(error);
-    switch (code) {
-      case "NOT_FOUND":
-        return answer(new AppError("NotFound", `There is no route ${request.method} ${new URL(request.url).pathname}.`));
-      case "PARSE":
-        return answer(new AppError("InvalidJSON", "The request body is not valid JSON."));
-      default:
-        console.error(`${request.method} ${new URL(request.url).pathname} failed:`, error);
-        return answer(new AppError("InternalError", "The service failed to answer; the fault has been logged."));
-    }
-  });
+export function errorResponses(log: Logger) {
+  return new Elysia({ name: "errors" })
+    .error({ AppError })
+    .onError({ as: "global" }, ({ code, error, request, set }) => {
+      const path = new URL(request.url).pathname;
+      let answer: AppError;
+      if (error instanceof AppError) answer = error;
+      else if (code === "NOT_FOUND") answer = new AppError("NotFound", `There is no route ${request.method} ${path}.`);
+      else if (code === "PARSE") answer = new AppError("InvalidJSON", "The request body is not valid JSON.");
+      else {
+        log.error(`${request.method} ${path} failed`, { error: describe(error) });
+        answer = new AppError("InternalError", "The service failed to answer; the fault has been logged.");
+      }
+      // Read by the request log and metrics after the answer is sent.
+      set.status = answer.status;
+      return Response.json({ code: answer.code, message: answer.message }, { status: answer.status, headers: answer.headers });
+    });
+}
 
-function answer(error: AppError): Response {
-  return Response.json(
-    { code: error.code, message: error.message },
-    { status: error.status, headers: error.headers },
-  );
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

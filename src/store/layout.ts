@@ -55,3 +55,14 @@ export function listShards(root: string): ShardLocation[] {
     .sort()
     .flatMap((website) => monthsInRange(root, website, {}).map((month) => ({ website, month, path: shardPath(root, website, month) })));
 }
+
+/** Bytes of every file under `dir` (shards, WALs, stray files alike). */
+export function diskUsage(dir: string): number {
+  let bytes = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const stat = statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false });
+    bytes += stat?.size ?? 0;
+  }
+  return bytes;
+}

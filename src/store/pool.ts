@@ -6,6 +6,16 @@ interface Entry {
   lastUsed: number;
 }
 
+export interface PoolStats {
+  open: number;
+  hits: number;
+  misses: number;
+  /** Closed to make room for another shard. */
+  evictions: number;
+  /** Closed after --idle-timeout unused. */
+  idleCloses: number;
+}
+
 export interface PoolOptions {
   /** At most this many shards are open at once. */
   maxOpen: number;
@@ -25,25 +35,28 @@ export interface PoolOptions {
 export class ShardPool {
   private readonly entries = new Map<string, Entry>();
   private readonly sweeper: Timer;
+  private readonly counts = { hits: 0, misses: 0, evictions: 0, idleCloses: 0 };
 
   constructor(private readonly options: PoolOptions) {
     this.sweeper = setInterval(() => this.closeIdle(), Math.min(options.idleMs, 1000));
     this.sweeper.unref();
   }
 
-  get openCount(): number {
-    return this.entries.size;
+  stats(): PoolStats {
+    return { open: this.entries.size, ...this.counts };
   }
 
   acquire(path: string, create: boolean): Shard {
     const now = Date.now();
     const entry = this.entries.get(path);
     if (entry) {
+      this.counts.hits++;
       this.entries.delete(path);
       entry.lastUsed = now;
       this.entries.set(path, entry);
       return entry.shard;
     }
+    this.counts.misses++;
     while (this.entries.size >= this.options.maxOpen) this.closeOldest();
     const shard = Shard.open(path, create, this.options.sync);
     this.entries.set(path, { shard, lastUsed: now });
@@ -67,12 +80,14 @@ export class ShardPool {
     for (const [path, entry] of this.entries) {
       // Least recently used first: the first one still fresh ends the sweep.
       if (entry.lastUsed > cutoff) break;
+      this.counts.idleCloses++;
       this.close(path, entry);
     }
   }
 
   private closeOldest(): void {
     const [path, entry] = this.entries.entries().next().value!;
+    this.counts.evictions++;
     this.close(path, entry);
   }
 

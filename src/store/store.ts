@@ -2,8 +2,8 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
-import { isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
-import type { ShardPool } from "./pool";
+import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
+import type { PoolStats, ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
 import { ShardWriter } from "./writer";
@@ -58,7 +58,12 @@ export class Store {
    */
   forEachShard(website: string, range: TimeRange, visit: (shard: Shard) => void): void {
     for (const month of monthsInRange(this.root, website, range)) {
-      visit(this.pool.acquire(shardPath(this.root, website, month), false));
+      const path = shardPath(this.root, website, month);
+      try {
+        visit(this.pool.acquire(path, false));
+      } catch (error) {
+        throw new ShardFault(path, error);
+      }
     }
   }
 
@@ -82,6 +87,15 @@ export class Store {
     return expired.length;
   }
 
+  poolStats(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** Bytes on disk under the root. */
+  diskBytes(): number {
+    return diskUsage(this.root);
+  }
+
   /** Commits what is queued, then closes every shard. */
   close(): void {
     this.writer.flush();
@@ -99,4 +113,16 @@ function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
     else months.set(month, [visit]);
   }
   return months;
+}
+
+/** A shard that could not be read (damaged, truncated, unreadable): named, so the log says which file. */
+export class ShardFault extends Error {
+  override name = "ShardFault";
+
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`shard ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
 }

@@ -1,8 +1,9 @@
 import { Elysia } from "elysia";
+import type { Limits } from "../../config/config";
 import { readJsonBody } from "../../http/body";
-import { assertWebsiteName } from "../../store/website";
+import { websiteParam } from "../../http/website-param";
 import { retentionStart } from "../../store/retention";
-import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type TimeWindow } from "./model";
+import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules } from "./model";
 import type { IngestService } from "./service";
 
 
@@ -10,10 +11,10 @@ import type { IngestService } from "./service";
  * The write routes. Each reads its body once, checks every event in it, and
  * only then writes: an invalid item means nothing of the request is stored.
  */
-export function ingestRoutes(ingest: IngestService, bodyLimit: number, retentionMonths: number) {
-  const timeWindow = (): TimeWindow => {
+export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number) {
+  const rules = (): EventRules => {
     const now = Math.floor(Date.now() / 1000);
-    return { now, oldest: retentionStart(now, retentionMonths) };
+    return { now, oldest: retentionStart(now, retentionMonths), ...limits };
   };
   // Bodies are read by readJsonBody, which enforces the size limit while reading.
   const raw = { parse: "none" } as const;
@@ -21,25 +22,25 @@ export function ingestRoutes(ingest: IngestService, bodyLimit: number, retention
     .post(
       "/bulk",
       async ({ request }) => {
-        const events = parseMultiBulkBody(await readJsonBody(request, bodyLimit), timeWindow());
+        const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
         return { inserted: await ingest.insertAddressed(events) };
       },
       raw,
     )
     .post(
       "/:website/bulk",
-      async ({ params: { website }, request }) => {
-        assertWebsiteName(website);
-        const events = parseBulkBody(await readJsonBody(request, bodyLimit), timeWindow());
+      async ({ params, request }) => {
+        const website = websiteParam(params.website, request);
+        const events = parseBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
         return { inserted: await ingest.insert(website, events) };
       },
       raw,
     )
     .post(
       "/:website",
-      async ({ params: { website }, request }) => {
-        assertWebsiteName(website);
-        const event = parseSingleBody(await readJsonBody(request, bodyLimit), timeWindow());
+      async ({ params, request }) => {
+        const website = websiteParam(params.website, request);
+        const event = parseSingleBody(await readJsonBody(request, limits.maxBodyBytes), rules());
         return { inserted: await ingest.insert(website, [event]) };
       },
       raw,

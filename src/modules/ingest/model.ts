@@ -16,10 +16,15 @@ export interface IncomingEvent {
   referer: string;
 }
 
-/** When a request is handled, and the oldest time it may store (retention). */
-export interface TimeWindow {
+/** What an event must keep to, fixed per request: its times and the configured limits. */
+export interface EventRules {
+  /** When the request is handled: the time of events that give none. */
   now: UnixSeconds;
+  /** The oldest time that may be stored (retention); 0 when all are kept. */
   oldest: UnixSeconds;
+  maxFieldLength: number;
+  maxHeaders: number;
+  maxBulkItems: number;
 }
 
 export interface AddressedEvent extends IncomingEvent {
@@ -29,20 +34,20 @@ export interface AddressedEvent extends IncomingEvent {
 const TEXT_FIELDS = ["event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
 
 /** The body of `POST /:website`: one event. */
-export function parseSingleBody(body: unknown, timeWindow: TimeWindow): IncomingEvent {
-  return parseEvent(body, "", timeWindow);
+export function parseSingleBody(body: unknown, rules: EventRules): IncomingEvent {
+  return parseEvent(body, "", rules);
 }
 
 /** The body of `POST /:website/bulk`: `{"list": [event, …]}`. */
-export function parseBulkBody(body: unknown, timeWindow: TimeWindow): IncomingEvent[] {
-  return listOf(body).map((item, index) => parseEvent(item, `list[${index}].`, timeWindow));
+export function parseBulkBody(body: unknown, rules: EventRules): IncomingEvent[] {
+  return listOf(body, rules.maxBulkItems).map((item, index) => parseEvent(item, `list[${index}].`, rules));
 }
 
 /** The body of `POST /bulk`: `{"list": [event + "website", …]}`. */
-export function parseMultiBulkBody(body: unknown, timeWindow: TimeWindow): AddressedEvent[] {
-  return listOf(body).map((item, index) => {
+export function parseMultiBulkBody(body: unknown, rules: EventRules): AddressedEvent[] {
+  return listOf(body, rules.maxBulkItems).map((item, index) => {
     const at = `list[${index}].`;
-    const event = parseEvent(item, at, timeWindow);
+    const event = parseEvent(item, at, rules);
     const website = (item as Record<string, unknown>).website;
     if (website === undefined) throw invalid(`${at}website`, "is required");
     assertWebsiteName(website, `${at}website`);
@@ -50,17 +55,20 @@ export function parseMultiBulkBody(body: unknown, timeWindow: TimeWindow): Addre
   });
 }
 
-function listOf(body: unknown): unknown[] {
+function listOf(body: unknown, maxItems: number): unknown[] {
   if (!isObject(body) || !Array.isArray(body.list)) {
     throw new AppError("InvalidEvent", 'body: expected an object {"list": [event, …]}.');
+  }
+  if (body.list.length > maxItems) {
+    throw new AppError("LimitExceeded", `list: ${body.list.length} events is over the limit of ${maxItems} a request (--max-bulk-items); split it.`);
   }
   return body.list;
 }
 
-function parseEvent(raw: unknown, at: string, timeWindow: TimeWindow): IncomingEvent {
+function parseEvent(raw: unknown, at: string, rules: EventRules): IncomingEvent {
   if (!isObject(raw)) throw invalid(at ? at.slice(0, -1) : "body", "must be a JSON object");
   const event: IncomingEvent = {
-    time: raw.time === undefined ? timeWindow.now : parseTime(raw.time, `${at}time`),
+    time: raw.time === undefined ? rules.now : parseTime(raw.time, `${at}time`),
     event: "",
     path: "",
     ip: "",
@@ -70,22 +78,26 @@ function parseEvent(raw: unknown, at: string, timeWindow: TimeWindow): IncomingE
     userAgent: "",
     referer: "",
   };
-  if (event.time < timeWindow.oldest) {
-    throw invalid(`${at}time`, `${JSON.stringify(raw.time)} is older than this service keeps (--retention-months); nothing before ${formatTime(timeWindow.oldest)} is stored`);
+  if (event.time < rules.oldest) {
+    throw invalid(`${at}time`, `${JSON.stringify(raw.time)} is older than this service keeps (--retention-months); nothing before ${formatTime(rules.oldest)} is stored`);
   }
   for (const field of TEXT_FIELDS) {
     const value = raw[field];
-    if (value !== undefined) event[field] = text(value, at, field);
+    if (value !== undefined) event[field] = text(value, at, field, rules.maxFieldLength);
   }
-  if (raw.headers !== undefined) readHeaders(raw.headers, `${at}headers`, event);
+  if (raw.headers !== undefined) readHeaders(raw.headers, `${at}headers`, event, rules);
   return event;
 }
 
 /** Checks every header value, and keeps the two that enrichment reads. */
-function readHeaders(raw: unknown, at: string, event: IncomingEvent): void {
+function readHeaders(raw: unknown, at: string, event: IncomingEvent, rules: EventRules): void {
   if (!isObject(raw)) throw invalid(at, "must be an object of header names to string values");
+  let count = 0;
   for (const name in raw) {
-    const value = text(raw[name], `${at}.`, name);
+    if (++count > rules.maxHeaders) {
+      throw new AppError("LimitExceeded", `${at}: more than ${rules.maxHeaders} headers (--max-headers); send only User-Agent and Referer.`);
+    }
+    const value = text(raw[name], `${at}.`, name, rules.maxFieldLength);
     switch (name.toLowerCase()) {
       case "user-agent":
         event.userAgent = value;
@@ -99,8 +111,11 @@ function readHeaders(raw: unknown, at: string, event: IncomingEvent): void {
 }
 
 /** `at` and `field` name the place in an error; they are joined only when there is one. */
-function text(value: unknown, at: string, field: string): string {
+function text(value: unknown, at: string, field: string, maxLength: number): string {
   if (typeof value !== "string") throw invalid(at + field, `must be a string, not ${describe(value)}`);
+  if (value.length > maxLength) {
+    throw new AppError("LimitExceeded", `${at}${field}: ${value.length} characters is over the limit of ${maxLength} (--max-field-length).`);
+  }
   if (value.includes("\0")) throw invalid(at + field, "must not contain NUL characters");
   return value;
 }

@@ -1,5 +1,7 @@
 import type { Enricher } from "../../enrich/enrich";
 import { AppError } from "../../errors";
+import type { Logger } from "../../observe/log";
+import type { Metrics } from "../../observe/metrics";
 import type { ShardOutcome, Store } from "../../store/store";
 import type { AddressedEvent, IncomingEvent } from "./model";
 
@@ -10,13 +12,21 @@ export interface IngestService {
   insertAddressed(events: AddressedEvent[]): Promise<number>;
 }
 
-export function createIngestService(store: Store, enrich: Enricher): IngestService {
+export function createIngestService(store: Store, enrich: Enricher, metrics: Metrics, log: Logger): IngestService {
   const insertGroups = async (groups: Iterable<[string, IncomingEvent[]]>): Promise<number> => {
     const writes = Array.from(groups, ([website, events]) => store.append(website, events.map(enrich)));
     const outcomes = (await Promise.all(writes)).flat();
+    const stored = outcomes.filter((outcome) => outcome.error === undefined);
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
-    if (failed.length > 0) throw insertFailed(outcomes, failed);
-    return outcomes.reduce((sum, outcome) => sum + outcome.events, 0);
+    const inserted = count(stored);
+    metrics.eventsIngested(inserted);
+    if (failed.length > 0) {
+      for (const { website, month, events, error } of failed) {
+        log.error("insert failed", { shard: `${website}/${month}`, events, error: String(error) });
+      }
+      throw insertFailed(stored, failed);
+    }
+    return inserted;
   };
 
   return {
@@ -25,11 +35,13 @@ export function createIngestService(store: Store, enrich: Enricher): IngestServi
   };
 }
 
+function count(outcomes: ShardOutcome[]): number {
+  return outcomes.reduce((sum, outcome) => sum + outcome.events, 0);
+}
+
 /** Names what was stored and what was not, so a client can retry only the rest. */
-function insertFailed(outcomes: ShardOutcome[], failed: ShardOutcome[]): AppError {
+function insertFailed(stored: ShardOutcome[], failed: ShardOutcome[]): AppError {
   const describe = (list: ShardOutcome[]) => list.map((o) => `${o.website}/${o.month} (${o.events} events)`).join(", ");
-  for (const outcome of failed) console.error(`insert into ${outcome.website}/${outcome.month} failed:`, outcome.error);
-  const stored = outcomes.filter((outcome) => outcome.error === undefined);
   return new AppError(
     "InsertFailed",
     `Could not store the events of ${describe(failed)}; ` +

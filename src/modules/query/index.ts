@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../../errors";
 import type { Store } from "../../store/store";
-import { assertWebsiteName } from "../../store/website";
+import { websiteParam } from "../../http/website-param";
 import { parseInterval, parseProperty, parseRange, parseUnique } from "./model";
 import { breakdown, count, list, series } from "./service";
 
@@ -10,8 +10,8 @@ import { breakdown, count, list, series } from "./service";
  * it never changed an answer.
  */
 export function queryRoutes(store: Store) {
-  const knownWebsite = (website: string): string => {
-    assertWebsiteName(website);
+  const knownWebsite = (segment: string, request: Request): string => {
+    const website = websiteParam(segment, request);
     if (!store.hasWebsite(website)) {
       throw new AppError("InvalidDatabaseName", `There is no website named "${website}"; it is created by its first event.`);
     }
@@ -19,17 +19,17 @@ export function queryRoutes(store: Store) {
   };
 
   return new Elysia({ name: "query" })
-    .get("/:website", ({ params, query }) => ({
-      list: list(store, knownWebsite(params.website), parseRange(query)),
+    .get("/:website", ({ params, query, request }) => ({
+      list: list(store, knownWebsite(params.website, request), parseRange(query)),
     }))
-    .get("/:website/count", ({ params, query }) => count(store, knownWebsite(params.website), parseRange(query)))
-    .get("/:website/time", ({ params, query }) => ({
-      list: series(store, knownWebsite(params.website), parseRange(query), parseInterval(query), parseUnique(query)),
+    .get("/:website/count", ({ params, query, request }) => count(store, knownWebsite(params.website, request), parseRange(query)))
+    .get("/:website/time", ({ params, query, request }) => ({
+      list: series(store, knownWebsite(params.website, request), parseRange(query), parseInterval(query), parseUnique(query)),
     }))
-    .get("/:website/:property", ({ params, query }) => {
+    .get("/:website/:property", ({ params, query, request }) => {
       const property = parseProperty(params.property);
       return {
-        list: breakdown(store, knownWebsite(params.website), parseRange(query), property, parseUnique(query)),
+        list: breakdown(store, knownWebsite(params.website, request), parseRange(query), property, parseUnique(query)),
       };
     });
 }

@@ -1,0 +1,67 @@
+const PREFIX = "micro_analytics_";
+/** Upper bounds of the latency histogram, in seconds. */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** A reading taken from elsewhere (the pool, the disk) when metrics are scraped. */
+export interface Sample {
+  name: string;
+  help: string;
+  type: "counter" | "gauge";
+  value: number;
+}
+
+interface Histogram {
+  buckets: number[];
+  sum: number;
+  count: number;
+}
+
+/** Counters kept by the service itself, rendered in the Prometheus text format. */
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private readonly latency = new Map<string, Histogram>();
+  private ingested = 0;
+
+  /** `route` is the route's pattern (`/:website/count`), never the raw path, to keep labels few. */
+  observeRequest(route: string, method: string, status: number, seconds: number): void {
+    const key = `route="${route}",method="${method}",status="${status}"`;
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const label = `route="${route}"`;
+    let histogram = this.latency.get(label);
+    if (!histogram) this.latency.set(label, (histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) histogram.buckets[i]!++;
+    histogram.sum += seconds;
+    histogram.count++;
+  }
+
+  eventsIngested(count: number): void {
+    this.ingested += count;
+  }
+
+  render(samples: Sample[]): string {
+    const lines: string[] = [];
+    const head = (name: string, help: string, type: string) => lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} ${type}`);
+
+    head("http_requests_total", "HTTP requests answered, by route pattern, method and status.", "counter");
+    for (const [labels, count] of this.requests) lines.push(`${PREFIX}http_requests_total{${labels}} ${count}`);
+
+    head("http_request_duration_seconds", "Time from request to answer, by route pattern.", "histogram");
+    for (const [label, h] of this.latency) {
+      BUCKETS.forEach((bound, i) => lines.push(`${PREFIX}http_request_duration_seconds_bucket{${label},le="${bound}"} ${h.buckets[i]}`));
+      lines.push(
+        `${PREFIX}http_request_duration_seconds_bucket{${label},le="+Inf"} ${h.count}`,
+        `${PREFIX}http_request_duration_seconds_sum{${label}} ${h.sum}`,
+        `${PREFIX}http_request_duration_seconds_count{${label}} ${h.count}`,
+      );
+    }
+
+    head("events_ingested_total", "Events stored and acknowledged.", "counter");
+    lines.push(`${PREFIX}events_ingested_total ${this.ingested}`);
+
+    for (const sample of samples) {
+      head(sample.name, sample.help, sample.type);
+      lines.push(`${PREFIX}${sample.name} ${sample.value}`);
+    }
+    return lines.join("\n") + "\n";
+  }
+}
