@@ -7,17 +7,18 @@ const WAL_LIMIT_BYTES = 1000 * 4096;
  * A WAL checkpoint copies committed pages into the shard's main file and
  * fsyncs it. Left to the writing connection (SQLite checkpoints inline every
  * 1,000 pages) it stalls the event loop for an fsync, and for a hundred of
- * them when many shards fill up in step. So once a second the shards whose
- * WAL has passed that size are handed to a worker thread, which checkpoints
- * them on connections of its own (one at a time, each open only for that),
- * and the writer's auto-checkpoint is raised to a backstop (see schema.ts).
+ * them when many shards fill up in step. So five times a second the shards
+ * whose WAL has passed that size are handed to a worker thread, which
+ * checkpoints them on connections of its own (one at a time, each open only
+ * for that), and the writer's auto-checkpoint is raised to a backstop (see
+ * schema.ts).
  */
 export class Checkpointer {
   private dirty = new Set<string>();
   private readonly worker: Worker;
   private readonly timer: Timer;
 
-  constructor(intervalMs = 1000) {
+  constructor(intervalMs = 200) {
     this.worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url));
     this.worker.unref();
     this.timer = setInterval(() => this.send(), intervalMs);
