@@ -1,16 +1,13 @@
 import { AppError } from "../../errors";
+import type { Visit } from "../../store/visit";
 import { assertWebsiteName } from "../../store/website";
 import { formatTime, parseTime, type UnixSeconds } from "../../time";
 
-/** An event as a client sent it, checked and typed; enrichment comes after. */
-export interface IncomingEvent {
-  time: UnixSeconds;
-  event: string;
-  path: string;
-  ip: string;
-  platform: string;
-  refererDomain: string;
-  countryCode: string;
+/**
+ * An event as a client sent it, checked and typed: the visit's fields as the
+ * body gave them ("" when absent), and the two headers enrichment reads.
+ */
+export interface IncomingEvent extends Visit {
   /** From the event's `headers`, matched in any case; "" when absent. */
   userAgent: string;
   referer: string;

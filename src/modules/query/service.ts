@@ -1,6 +1,6 @@
 import { countryName } from "../../enrich/countries";
 import type { Store } from "../../store/store";
-import type { TimeRange } from "../../store/visit";
+import type { TimeRange, Visit } from "../../store/visit";
 import { formatTime, MAX_TIME } from "../../time";
 import { PROPERTIES, type Property } from "./model";
 
@@ -24,15 +24,8 @@ export interface Bucket extends Tally {
   end: string;
 }
 
-export interface VisitOut {
-  time: string;
-  event: string;
-  path: string;
-  ip: string;
-  platform: string;
-  refererDomain: string;
-  countryCode: string;
-}
+/** A visit as answered: its time written out. */
+export type VisitOut = Omit<Visit, "time"> & { time: string };
 
 const RANGE = "time >= ?1 AND time <= ?2";
 
@@ -93,7 +86,7 @@ export function list(store: Store, website: string, range: TimeRange): VisitOut[
     FROM visits WHERE ${RANGE} ORDER BY time, rowid`;
   const out: VisitOut[] = [];
   store.forEachShard(website, range, (shard) => {
-    for (const row of shard.all<VisitOut & { time: number }>(sql, range.start ?? 0, range.end ?? MAX_TIME)) {
+    for (const row of shard.all<Visit>(sql, range.start ?? 0, range.end ?? MAX_TIME)) {
       out.push({ ...row, time: formatTime(row.time) });
     }
   });
