@@ -93,6 +93,8 @@ export function serve(config: Config): void {
     }, SHUTDOWN_GRACE_MS);
     await server.stop();
     clearTimeout(grace);
+    // Elysia logs and counts an answered request one turn after sending it.
+    await new Promise((resolve) => setImmediate(resolve));
     store.close();
     log.notice(`stopped in ${Math.round(performance.now() - started)} ms; every shard closed`);
     process.exit(0);

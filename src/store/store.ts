@@ -57,13 +57,24 @@ export class Store {
    * `range`, oldest month first. The one path every query takes to the files.
    */
   forEachShard(website: string, range: TimeRange, visit: (shard: Shard) => void): void {
-    for (const month of monthsInRange(this.root, website, range)) {
-      const path = shardPath(this.root, website, month);
-      try {
-        visit(this.pool.acquire(path, false));
-      } catch (error) {
-        throw new ShardFault(path, error);
-      }
+    for (const month of this.months(website, range)) this.withShard(website, month, visit);
+  }
+
+  /** The months of `website` with a shard that may hold events in `range`, oldest first. */
+  months(website: string, range: TimeRange): string[] {
+    return monthsInRange(this.root, website, range);
+  }
+
+  /**
+   * Runs `read` on one existing shard. The handle is the pool's: use it
+   * before returning, never across an `await`, or the pool may close it.
+   */
+  withShard<T>(website: string, month: string, read: (shard: Shard) => T): T {
+    const path = shardPath(this.root, website, month);
+    try {
+      return read(this.pool.acquire(path, false));
+    } catch (error) {
+      throw new ShardFault(path, error);
     }
   }
 

@@ -2,8 +2,9 @@ import { Elysia } from "elysia";
 import { AppError } from "../../errors";
 import type { Store } from "../../store/store";
 import { websiteParam } from "../../http/website-param";
-import { parseInterval, parseProperty, parseRange, parseUnique } from "./model";
-import { breakdown, count, list, series } from "./service";
+import { exportVisits } from "./export";
+import { parseExport, parseInterval, parseProperty, parseRange, parseUnique } from "./model";
+import { breakdown, count, series } from "./service";
 
 /**
  * The read routes. The original's `cache` parameter is accepted and ignored:
@@ -19,9 +20,9 @@ export function queryRoutes(store: Store) {
   };
 
   return new Elysia({ name: "query" })
-    .get("/:website", ({ params, query, request }) => ({
-      list: list(store, knownWebsite(params.website, request), parseRange(query)),
-    }))
+    .get("/:website", ({ params, query, request }) =>
+      exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query)),
+    )
     .get("/:website/count", ({ params, query, request }) => count(store, knownWebsite(params.website, request), parseRange(query)))
     .get("/:website/time", ({ params, query, request }) => ({
       list: series(store, knownWebsite(params.website, request), parseRange(query), parseInterval(query), parseUnique(query)),

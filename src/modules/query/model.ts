@@ -1,6 +1,7 @@
 import { AppError } from "../../errors";
 import type { TimeRange } from "../../store/visit";
 import { parseTime } from "../../time";
+import { decodeCursor, type ExportFormat, type ExportOptions } from "./export";
 
 type Query = Record<string, unknown>;
 
@@ -60,6 +61,28 @@ export function parseInterval(query: Query): number {
     throw new AppError("InvalidInterval", `interval: ${JSON.stringify(value)} is not a positive whole number of seconds.`);
   }
   return seconds;
+}
+
+/** Most events in one page of `GET /:website?limit=`. */
+export const MAX_PAGE = 100_000;
+const FORMATS: readonly ExportFormat[] = ["json", "ndjson", "csv"];
+
+/** `format` (json, ndjson, csv), and the optional paging: `limit` and `cursor`. */
+export function parseExport(query: Query): ExportOptions {
+  const format = param(query, "format") ?? "json";
+  if (!FORMATS.includes(format as ExportFormat)) {
+    throw new AppError("InvalidParameter", `format: ${JSON.stringify(format)} is not one of ${FORMATS.join(", ")}.`);
+  }
+  const limitText = param(query, "limit");
+  const limit = limitText === undefined ? undefined : /^\d{1,6}$/.test(limitText) ? Number(limitText) : 0;
+  if (limit !== undefined && (limit < 1 || limit > MAX_PAGE)) {
+    throw new AppError("InvalidParameter", `limit: ${JSON.stringify(limitText)} is not a whole number from 1 to ${MAX_PAGE}.`);
+  }
+  const cursor = param(query, "cursor");
+  if (cursor !== undefined && limit === undefined) {
+    throw new AppError("InvalidParameter", "cursor: goes with limit; pass the same limit, start and end as for the first page.");
+  }
+  return { format: format as ExportFormat, limit, after: cursor === undefined ? undefined : decodeCursor(cursor) };
 }
 
 function param(query: Query, name: string): string | undefined {

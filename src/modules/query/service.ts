@@ -1,6 +1,6 @@
 import { countryName } from "../../enrich/countries";
 import type { Store } from "../../store/store";
-import type { TimeRange, Visit } from "../../store/visit";
+import type { TimeRange } from "../../store/visit";
 import { formatTime, MAX_TIME } from "../../time";
 import { PROPERTIES, type Property } from "./model";
 
@@ -23,9 +23,6 @@ export interface Bucket extends Tally {
   start: string;
   end: string;
 }
-
-/** A visit as answered: its time written out. */
-export type VisitOut = Omit<Visit, "time"> & { time: string };
 
 const RANGE = "time >= ?1 AND time <= ?2";
 
@@ -76,19 +73,4 @@ export function series(store: Store, website: string, range: TimeRange, interval
     .map(({ k, total, unique }) => ({ start: Number(k), total, unique }))
     .sort((a, b) => a.start - b.start)
     .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(start + interval), total, unique }));
-}
-
-/** Every event in the range, oldest first. */
-export function list(store: Store, website: string, range: TimeRange): VisitOut[] {
-  const sql = `SELECT time, IFNULL(event, '') AS event, IFNULL(path, '') AS path, IFNULL(ip, '') AS ip,
-      IFNULL(platform, '') AS platform, IFNULL(refererDomain, '') AS refererDomain,
-      IFNULL(countryCode, '') AS countryCode
-    FROM visits WHERE ${RANGE} ORDER BY time, rowid`;
-  const out: VisitOut[] = [];
-  store.forEachShard(website, range, (shard) => {
-    for (const row of shard.all<Visit>(sql, range.start ?? 0, range.end ?? MAX_TIME)) {
-      out.push({ ...row, time: formatTime(row.time) });
-    }
-  });
-  return out;
 }

@@ -1,0 +1,186 @@
+import { AppError } from "../../errors";
+import type { Store } from "../../store/store";
+import type { TimeRange, Visit } from "../../store/visit";
+import { formatTime, MAX_TIME } from "../../time";
+
+export type ExportFormat = "json" | "ndjson" | "csv";
+
+/** Where a page ended: the next one starts after this row. */
+export interface Position {
+  month: string;
+  time: number;
+  rowid: number;
+}
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** At most this many events, then a cursor to the rest; none: every event, streamed. */
+  limit?: number;
+  after?: Position;
+}
+
+/** Rows read from a shard at a time: one keyset query on the time index each. */
+const CHUNK = 2_000;
+const COLUMNS = ["time", "event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
+const PAGE_SQL = `SELECT rowid AS id, time, IFNULL(event, '') AS event, IFNULL(path, '') AS path,
+    IFNULL(ip, '') AS ip, IFNULL(platform, '') AS platform, IFNULL(refererDomain, '') AS refererDomain,
+    IFNULL(countryCode, '') AS countryCode
+  FROM visits WHERE time >= ?1 AND time <= ?2 AND (time, rowid) > (?3, ?4) ORDER BY time, rowid LIMIT ?5`;
+
+type Row = Visit & { id: number };
+
+const CONTENT_TYPES: Record<ExportFormat, string> = {
+  json: "application/json;charset=utf-8",
+  ndjson: "application/x-ndjson;charset=utf-8",
+  csv: "text/csv;charset=utf-8",
+};
+
+/**
+ * `GET /:website`: every event in the range, oldest first, as JSON
+ * (`{"list": […]}`), NDJSON or CSV. Without a limit the answer is streamed:
+ * rows are read a chunk at a time as the client takes them, so memory does
+ * not grow with the answer. With a limit it is one page, and a cursor to the
+ * next (`"next"` in JSON, and the `X-Next-Cursor` header) when more remain.
+ */
+export function exportVisits(store: Store, website: string, range: TimeRange, options: ExportOptions): Response {
+  const reader = new RowReader(store, website, range, options.after);
+  const format = FORMATS[options.format];
+  const headers: Record<string, string> = { "content-type": CONTENT_TYPES[options.format] };
+
+  if (options.limit !== undefined) {
+    const rows = reader.read(options.limit);
+    const next = reader.hasMore() ? encodeCursor(reader.position()) : undefined;
+    if (next) headers["x-next-cursor"] = next;
+    return new Response(format.head + format.rows(rows, true) + format.tail(next), { headers });
+  }
+
+  const encoder = new TextEncoder();
+  let first = true;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(format.head));
+    },
+    pull(controller) {
+      const rows = reader.read(CHUNK);
+      if (rows.length > 0) {
+        controller.enqueue(encoder.encode(format.rows(rows, first)));
+        first = false;
+      }
+      // A short read means every month is exhausted.
+      if (rows.length < CHUNK) {
+        controller.enqueue(encoder.encode(format.tail(undefined)));
+        controller.close();
+      }
+    },
+  });
+  return new Response(stream, { headers });
+}
+
+/** Reads rows in order across a website's months, remembering where it stopped. */
+class RowReader {
+  private readonly months: string[];
+  private index = 0;
+  private after: { time: number; rowid: number };
+
+  constructor(
+    private readonly store: Store,
+    private readonly website: string,
+    private readonly range: TimeRange,
+    start: Position | undefined,
+  ) {
+    this.months = store.months(website, range).filter((month) => !start || month >= start.month);
+    this.after = start && this.months[0] === start.month ? { time: start.time, rowid: start.rowid } : { time: -1, rowid: -1 };
+  }
+
+  /** Up to `count` rows after the current position. */
+  read(count: number): Row[] {
+    const rows: Row[] = [];
+    while (rows.length < count && this.index < this.months.length) {
+      const chunk = this.fetch(this.months[this.index]!, this.after, count - rows.length);
+      for (const row of chunk) rows.push(row);
+      if (chunk.length > 0) {
+        const last = chunk[chunk.length - 1]!;
+        this.after = { time: last.time, rowid: last.id };
+      }
+      if (rows.length < count) this.nextMonth();
+    }
+    return rows;
+  }
+
+  /** Whether a row follows the current position. */
+  hasMore(): boolean {
+    for (let i = this.index; i < this.months.length; i++) {
+      const after = i === this.index ? this.after : { time: -1, rowid: -1 };
+      if (this.fetch(this.months[i]!, after, 1).length > 0) return true;
+    }
+    return false;
+  }
+
+  position(): Position {
+    return { month: this.months[this.index]!, ...this.after };
+  }
+
+  private nextMonth(): void {
+    this.index++;
+    this.after = { time: -1, rowid: -1 };
+  }
+
+  private fetch(month: string, after: { time: number; rowid: number }, limit: number): Row[] {
+    return this.store.withShard(this.website, month, (shard) =>
+      shard.all<Row>(PAGE_SQL, this.range.start ?? 0, this.range.end ?? MAX_TIME, after.time, after.rowid, limit),
+    );
+  }
+}
+
+interface Format {
+  head: string;
+  /** `first`: no row has been written yet (JSON needs no comma before it). */
+  rows(rows: Row[], first: boolean): string;
+  tail(next: string | undefined): string;
+}
+
+const FORMATS: Record<ExportFormat, Format> = {
+  json: {
+    head: '{"list":[',
+    rows: (rows, first) => (rows.length === 0 ? "" : (first ? "" : ",") + rows.map((row) => JSON.stringify(out(row))).join(",")),
+    tail: (next) => (next ? `],"next":${JSON.stringify(next)}}` : "]}"),
+  },
+  ndjson: {
+    head: "",
+    rows: (rows) => rows.map((row) => JSON.stringify(out(row)) + "\n").join(""),
+    tail: () => "",
+  },
+  csv: {
+    head: COLUMNS.join(",") + "\r\n",
+    rows: (rows) => rows.map((row) => COLUMNS.map((column) => csvField(column === "time" ? formatTime(row.time) : row[column])).join(",") + "\r\n").join(""),
+    tail: () => "",
+  },
+};
+
+function out(row: Row) {
+  return {
+    time: formatTime(row.time),
+    event: row.event,
+    path: row.path,
+    ip: row.ip,
+    platform: row.platform,
+    refererDomain: row.refererDomain,
+    countryCode: row.countryCode,
+  };
+}
+
+/** RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled. */
+function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** Cursors are opaque to clients: base64url of `month.time.rowid`. */
+export function encodeCursor({ month, time, rowid }: Position): string {
+  return Buffer.from(`${month}.${time}.${rowid}`).toString("base64url");
+}
+
+export function decodeCursor(cursor: string): Position {
+  const match = /^(\d{4}-\d{2})\.(-?\d{1,15})\.(-?\d{1,19})$/.exec(Buffer.from(cursor, "base64url").toString());
+  if (!match) throw new AppError("InvalidParameter", "cursor: not a cursor this service gave; pass the `next` of the previous page as it was.");
+  return { month: match[1]!, time: Number(match[2]), rowid: Number(match[3]) };
+}

@@ -1,0 +1,579 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import type { Subprocess } from "bun";
+import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { request, runCli, serverCommand, startServer, tempDir } from "./helpers/server";
+
+/**
+ * Durability and concurrency, seen from outside: real server processes on
+ * real SQLite files, killed (-9) or stopped (SIGTERM) while clients write,
+ * then restarted on the same root and read back over HTTP.
+ */
+const onLinux = process.platform === "linux";
+
+const scratch: string[] = [];
+/** A temporary root that outlives the servers started on it; removed after the file. */
+function newRoot(): string {
+  const dir = tempDir("ma-durability-");
+  scratch.push(dir);
+  return join(dir, "dbs");
+}
+
+/** Servers this file spawned itself (to see their exit code); killed by handle if a test fails half-way. */
+const spawned = new Set<Subprocess>();
+
+afterAll(() => {
+  for (const proc of spawned) if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Launched {
+  url: string;
+  pid: number;
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  output(): string;
+}
+
+/**
+ * Like startServer, but keeps the process handle: the tests here need to know
+ * when a killed server is really gone, and with which exit code a stopped one ended.
+ */
+async function launch(root: string, args: string[] = []): Promise<Launched> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value !== undefined && !name.startsWith("MA_") && name !== "PORT") env[name] = value;
+  }
+  const cwd = tempDir("ma-cwd-");
+  scratch.push(cwd);
+  const proc = Bun.spawn([...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, ...args], {
+    cwd,
+    env,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  spawned.add(proc);
+  let output = "";
+  const drain = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
+  };
+  void drain(proc.stdout);
+  void drain(proc.stderr);
+
+  const deadline = Date.now() + 15_000;
+  let port: string | undefined;
+  while (!(port = /listening on http:\/\/[^\s]*?:(\d+)/.exec(output)?.[1])) {
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`server did not start (exit ${proc.exitCode}):\n${output}`);
+    }
+    await Bun.sleep(5);
+  }
+  return { url: `http://127.0.0.1:${port}`, pid: proc.pid, proc, output: () => output };
+}
+
+/** SIGTERM, then the exit code. */
+async function terminate(server: Launched): Promise<number> {
+  server.proc.kill("SIGTERM");
+  return await server.proc.exited;
+}
+
+/** Runs `task(0..count-1)` with at most `concurrency` in flight. */
+async function inParallel(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker));
+}
+
+/** A small seeded generator: the same mix of requests on every run. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** RFC 3339 to the second, as the service answers times. */
+const rfc3339 = (seconds: number) => new Date(seconds * 1000).toISOString().replace(".000Z", "Z");
+const monthOf = (seconds: number) => rfc3339(seconds).slice(0, 7);
+
+/** Every `analytics.db` under a root: `<root>/<website>/<YYYY-MM>/analytics.db`. */
+function shardFiles(root: string): string[] {
+  const files: string[] = [];
+  for (const website of readdirSync(root)) {
+    const dir = join(root, website);
+    if (!statSync(dir).isDirectory()) continue;
+    for (const month of readdirSync(dir)) {
+      const file = join(dir, month, "analytics.db");
+      if (existsSync(file)) files.push(file);
+    }
+  }
+  return files.sort();
+}
+
+function integrity(file: string): string {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.query<{ integrity_check: string }, []>("PRAGMA integrity_check").all().map((row) => row.integrity_check).join("\n");
+  } finally {
+    db.close();
+  }
+}
+
+/** The paths a process holds open; a removed file reads as "<path> (deleted)". */
+function openPaths(pid: number): string[] {
+  const dir = `/proc/${pid}/fd`;
+  const paths: string[] = [];
+  for (const fd of readdirSync(dir)) {
+    try {
+      paths.push(readlinkSync(join(dir, fd)));
+    } catch {
+      // Closed between listing and reading.
+    }
+  }
+  return paths;
+}
+
+const isShardFile = (path: string) => /(^|\/)analytics\.db( \(deleted\))?$/.test(path);
+
+async function countOf(url: string, website: string): Promise<{ total: number; unique: number }> {
+  const answer = await request(`${url}/${website}/count`);
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+// ---------------------------------------------------------------------------
+
+interface SentEvent {
+  website: string;
+  path: string;
+  time: number;
+  event: string;
+  request: SentRequest;
+}
+
+interface SentRequest {
+  id: string;
+  website: string;
+  events: SentEvent[];
+  /** in-flight: sent, and no complete answer came (the server died, or never saw it). */
+  state: "in-flight" | "acked" | "refused";
+  answer?: string;
+}
+
+describe.skipIf(!onLinux)("kill -9 during ingest", () => {
+  const WEBSITES = ["kill-a.example", "kill-b.example", "kill-c.example"];
+  const CLIENTS = 20;
+  const LOAD_MS = 1_500;
+  /** 2015-11-01T00:00:00Z to 2015-12-31T23:59:59Z: two month shards per website. */
+  const FROM = Date.UTC(2015, 10, 1) / 1000;
+  const SPAN = Date.UTC(2016, 0, 1) / 1000 - FROM;
+
+  test("three kill cycles on one root: every acknowledged event is stored once, nothing unsent appears, shards stay intact", async () => {
+    const root = newRoot();
+    const byPath = new Map<string, SentEvent>();
+    const requests: SentRequest[] = [];
+    const rand = random(42);
+
+    for (let cycle = 0; cycle < 3; cycle++) {
+      const server = await launch(root);
+      let killed = false;
+
+      const client = async (c: number) => {
+        for (let seq = 0; !killed; seq++) {
+          const website = WEBSITES[Math.floor(rand() * WEBSITES.length)]!;
+          const bulk = rand() < 0.5;
+          const size = bulk ? 10 + Math.floor(rand() * 41) : 1;
+          const req: SentRequest = { id: `k${cycle}-c${c}-${seq}`, website, events: [], state: "in-flight" };
+          for (let i = 0; i < size; i++) {
+            const event: SentEvent = {
+              website,
+              path: `/k${cycle}-c${c}-${seq}-${i}`,
+              time: FROM + Math.floor(rand() * SPAN),
+              event: bulk ? "bulk" : "single",
+              request: req,
+            };
+            req.events.push(event);
+            byPath.set(event.path, event);
+          }
+          const wire = req.events.map((e) => ({ time: rfc3339(e.time), event: e.event, path: e.path, ip: `10.1.${c}.${seq % 250}` }));
+          requests.push(req);
+          try {
+            const response = await fetch(bulk ? `${server.url}/${website}/bulk` : `${server.url}/${website}`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify(bulk ? { list: wire } : wire[0]),
+            });
+            const text = await response.text();
+            req.answer = `${response.status} ${text}`;
+            // Acknowledged: a 200 that says every event of the request was inserted.
+            if (response.status === 200 && text === JSON.stringify({ inserted: size })) req.state = "acked";
+            else req.state = "refused";
+          } catch {
+            // The connection died with the server (or was refused after it): left in flight.
+          }
+        }
+      };
+
+      const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
+      await Bun.sleep(LOAD_MS);
+      process.kill(server.pid, "SIGKILL");
+      killed = true;
+      await Promise.all(clients);
+      await server.proc.exited;
+      expect(server.proc.signalCode).toBe("SIGKILL");
+
+      const thisCycle = requests.filter((r) => r.id.startsWith(`k${cycle}-`));
+      // No request was turned away: every answer that came was a full acknowledgement.
+      expect(thisCycle.filter((r) => r.state === "refused").map((r) => r.answer)).toEqual([]);
+      // The load was real, and the kill landed while requests were on their way.
+      expect(thisCycle.filter((r) => r.state === "acked").length).toBeGreaterThan(100);
+      expect(thisCycle.filter((r) => r.state === "in-flight").length).toBeGreaterThan(0);
+
+      // Restart on the same root: the SIGKILLed process's lock is gone with it.
+      const after = await launch(root);
+      const seen = new Map<string, number>();
+      for (const website of WEBSITES) {
+        const list = await request(`${after.url}/${website}`);
+        expect(list.status).toBe(200);
+        const visits = list.body.list as { time: string; event: string; path: string; website?: string }[];
+        for (const visit of visits) {
+          seen.set(visit.path, (seen.get(visit.path) ?? 0) + 1);
+          // Every stored event was sent, to this website, with this time: nothing invented, nothing garbled.
+          const sent = byPath.get(visit.path);
+          expect(sent, `stored event ${visit.path} was never sent`).toBeDefined();
+          expect([visit.path, website, visit.time, visit.event]).toEqual([visit.path, sent!.website, rfc3339(sent!.time), sent!.event]);
+        }
+        // The count route agrees with the list.
+        expect((await countOf(after.url, website)).total).toBe(visits.length);
+      }
+
+      // No event is stored twice.
+      expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
+      // Every acknowledged event, of this cycle and the ones before, is there.
+      const lost = requests.filter((r) => r.state === "acked").flatMap((r) => r.events.filter((e) => !seen.has(e.path)).map((e) => e.path));
+      expect(lost).toEqual([]);
+      // A request that was in flight is, within each month shard, all there or not at all.
+      const halfWritten: string[] = [];
+      for (const req of requests.filter((r) => r.state === "in-flight")) {
+        for (const [month, events] of Map.groupBy(req.events, (e) => monthOf(e.time))) {
+          const stored = events.filter((e) => seen.has(e.path)).length;
+          if (stored !== 0 && stored !== events.length) halfWritten.push(`${req.id} ${month}: ${stored}/${events.length}`);
+        }
+      }
+      expect(halfWritten).toEqual([]);
+
+      expect(await terminate(after)).toBe(0);
+      const shards = shardFiles(root);
+      expect(shards.length).toBe(WEBSITES.length * 2);
+      for (const shard of shards) expect([shard, integrity(shard)]).toEqual([shard, "ok"]);
+    }
+  }, 30_000);
+});
+
+// ---------------------------------------------------------------------------
+
+describe("concurrent writes give exact counts", () => {
+  test("2,000 single events, 50 in flight, to one website", async () => {
+    const server = await startServer();
+    try {
+      const answers = new Map<string, number>();
+      await inParallel(2_000, 50, async (i) => {
+        const { status, body } = await request(`${server.url}/one.example`, {
+          body: { time: 1448370000 + i, event: "view", path: `/p${i}`, ip: `10.2.${i >> 8}.${i & 255}` },
+        });
+        const key = `${status} ${JSON.stringify(body)}`;
+        answers.set(key, (answers.get(key) ?? 0) + 1);
+      });
+      expect(Object.fromEntries(answers)).toEqual({ '200 {"inserted":1}': 2_000 });
+      expect(await countOf(server.url, "one.example")).toEqual({ total: 2_000, unique: 2_000 });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("2,000 single events, 50 in flight, over 20 websites with different counts", async () => {
+    const server = await startServer();
+    try {
+      // Website w gets 5 + 10w events: 5, 15, …, 195; 2,000 in all, interleaved.
+      const expected = Array.from({ length: 20 }, (_, w) => 5 + 10 * w);
+      const order = expected.flatMap((n, w) => Array.from({ length: n }, () => w));
+      const rand = random(7);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      expect(order.length).toBe(2_000);
+
+      let ok = 0;
+      await inParallel(order.length, 50, async (i) => {
+        const { status, body } = await request(`${server.url}/many-${order[i]}.example`, {
+          body: { time: "2015-11-24T13:00:00Z", event: "view", path: `/p${i}`, ip: `10.3.${i >> 8}.${i & 255}` },
+        });
+        if (status === 200 && body.inserted === 1) ok++;
+      });
+      expect(ok).toBe(2_000);
+      const counts = await Promise.all(expected.map((_, w) => countOf(server.url, `many-${w}.example`)));
+      expect(counts.map((c) => c.total)).toEqual(expected);
+      expect(counts.map((c) => c.unique)).toEqual(expected);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("40 bulks of 100 mixed with 1,000 singles, all at once", async () => {
+    const server = await startServer();
+    try {
+      // 40 bulks and 1,000 singles, interleaved: a bulk every 26th request.
+      const jobs: ("bulk" | "single")[] = [];
+      for (let i = 0; i < 1_040; i++) jobs.push(i % 26 === 0 ? "bulk" : "single");
+      expect(jobs.filter((j) => j === "bulk").length).toBe(40);
+      let inserted = 0;
+      let ok = 0;
+      await inParallel(jobs.length, 50, async (i) => {
+        const at = (k: number) => ({ time: 1446336000 + i * 1000 + k * 37_000, event: jobs[i]!, path: `/j${i}-${k}` });
+        const { status, body } =
+          jobs[i] === "bulk"
+            ? await request(`${server.url}/mixed.example/bulk`, { body: { list: Array.from({ length: 100 }, (_, k) => at(k)) } })
+            : await request(`${server.url}/mixed.example`, { body: at(0) });
+        if (status === 200) {
+          ok++;
+          inserted += body.inserted;
+        }
+      });
+      expect(ok).toBe(1_040);
+      expect(inserted).toBe(5_000);
+      expect((await countOf(server.url, "mixed.example")).total).toBe(5_000);
+      const events = await request(`${server.url}/mixed.example/events`);
+      expect(events.body.list.map((e: { id: string; total: number }) => [e.id, e.total])).toEqual([
+        ["bulk", 4_000],
+        ["single", 1_000],
+      ]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe("one process per root", () => {
+  test("a second instance on the same root refuses to start; the first keeps answering; the root is free once it stops", async () => {
+    const root = newRoot();
+    const first = await startServer({ root });
+    let stopped = false;
+    try {
+      expect((await request(`${first.url}/lock.example`, { body: { time: "2015-11-24T13:00:00Z", path: "/1" } })).status).toBe(200);
+
+      const started = performance.now();
+      const second = await runCli(["--root", root, "--port", "0", "--host", "127.0.0.1"], {}, 10_000);
+      const elapsed = performance.now() - started;
+      expect(second.exitCode).not.toBe(0);
+      expect(elapsed).toBeLessThan(5_000);
+      const said = second.stdout + second.stderr;
+      expect(said).toContain(root);
+      expect(said).toMatch(/in use/i);
+      expect(said).not.toMatch(/listening on/);
+
+      // The first is untouched: it still reads and writes.
+      expect((await request(`${first.url}/lock.example`, { body: { time: "2015-11-24T13:00:01Z", path: "/2" } })).status).toBe(200);
+      expect(await countOf(first.url, "lock.example")).toEqual({ total: 2, unique: 1 });
+
+      await first.stop();
+      stopped = true;
+      const next = await startServer({ root });
+      try {
+        expect(await countOf(next.url, "lock.example")).toEqual({ total: 2, unique: 1 });
+        expect((await request(`${next.url}/lock.example`, { body: { time: "2015-11-24T13:00:02Z", path: "/3" } })).status).toBe(200);
+        expect((await countOf(next.url, "lock.example")).total).toBe(3);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      if (!stopped) await first.stop();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe.skipIf(!onLinux)("many websites through a small pool", () => {
+  // Scaled down for the suite: the full 10,000 websites with --connections 100
+  // run in the benchmark (bench/ingest.ts, `bun run bench:ingest`).
+  const WEBSITES = 1_000;
+  const POOL = 20;
+  const IN_FLIGHT = 50;
+
+  test("--connections 20: 1,000 websites written, never more than 20 shard files open", async () => {
+    const root = newRoot();
+    const server = await startServer({ root, args: ["--connections", String(POOL)] });
+    try {
+      const rootPrefix = realpathSync(root) + "/";
+      const baseline = openPaths(server.pid).length;
+      const seen = { shards: 0, underRoot: 0, total: 0, samples: 0 };
+      const sample = () => {
+        const paths = openPaths(server.pid);
+        const shards = paths.filter(isShardFile).length;
+        // Shards with their -wal and -shm, and the lock file.
+        const underRoot = paths.filter((p) => p.startsWith(rootPrefix)).length;
+        seen.shards = Math.max(seen.shards, shards);
+        seen.underRoot = Math.max(seen.underRoot, underRoot);
+        seen.total = Math.max(seen.total, paths.length);
+        seen.samples++;
+        expect(shards).toBeLessThanOrEqual(POOL);
+        expect(underRoot).toBeLessThanOrEqual(POOL * 3 + 1);
+        // What the process held before, three files per open shard, and a socket per client connection.
+        expect(paths.length).toBeLessThanOrEqual(baseline + POOL * 3 + IN_FLIGHT + 5);
+      };
+
+      let failures = 0;
+      await inParallel(WEBSITES, IN_FLIGHT, async (i) => {
+        const { status } = await request(`${server.url}/w${i}.example`, { body: { time: "2015-11-24T13:00:00Z", path: `/${i}`, ip: "10.0.0.1" } });
+        if (status !== 200) failures++;
+        if (i % 10 === 0) sample();
+      });
+      sample();
+      expect(failures).toBe(0);
+      expect(seen.samples).toBeGreaterThan(50);
+      // The pool filled up (so the count is real) and never went past its size.
+      expect(seen.shards).toBe(POOL);
+
+      const rand = random(1000);
+      const picks = new Set<number>();
+      while (picks.size < 20) picks.add(Math.floor(rand() * WEBSITES));
+      for (const i of picks) expect([i, await countOf(server.url, `w${i}.example`)]).toEqual([i, { total: 1, unique: 1 }]);
+      const dirs = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory());
+      expect(dirs.length).toBe(WEBSITES);
+      sample();
+    } finally {
+      await server.stop();
+    }
+  }, 30_000);
+});
+
+// ---------------------------------------------------------------------------
+
+/** Commits in a WAL file: frames of the current generation that end a transaction. */
+function walCommits(file: string): number {
+  const wal = readFileSync(file);
+  if (wal.length < 32) return 0;
+  const pageSize = wal.readUInt32BE(8);
+  const salts = [wal.readUInt32BE(16), wal.readUInt32BE(20)];
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.readUInt32BE(at + 8) !== salts[0] || wal.readUInt32BE(at + 12) !== salts[1]) break;
+    if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  }
+  return commits;
+}
+
+describe("group commit", () => {
+  test("200 concurrent single events to one website are all answered and stored", async () => {
+    const server = await startServer();
+    try {
+      const N = 200;
+      const answers = await Promise.all(
+        Array.from({ length: N }, (_, i) =>
+          request(`${server.url}/group.example`, { body: { time: "2015-11-24T13:00:00Z", event: "view", path: `/g${i}`, ip: `10.4.0.${i}` } }),
+        ),
+      );
+      expect(answers.map((a) => `${a.status} ${JSON.stringify(a.body)}`)).toEqual(Array(N).fill('200 {"inserted":1}'));
+      expect(await countOf(server.url, "group.example")).toEqual({ total: N, unique: N });
+      const list = await request(`${server.url}/group.example`);
+      expect(new Set(list.body.list.map((v: { path: string }) => v.path)).size).toBe(N);
+
+      if (onLinux) {
+        const wal = join(server.root, "group.example", "2015-11", "analytics.db-wal");
+        const commits = walCommits(wal);
+        console.log(`group commit: ${N} requests, ${commits} commits in the WAL`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+
+describe.skipIf(!onLinux)("SIGTERM with requests in flight", () => {
+  test("20 bulk requests caught mid-body by SIGTERM: answered, stored, exit 0", async () => {
+    const root = newRoot();
+    const server = await launch(root);
+    const REQUESTS = 20;
+    const SIZE = 200;
+    const from = Date.UTC(2015, 10, 20) / 1000;
+
+    const sockets = () => openPaths(server.pid).filter((p) => p.startsWith("socket:")).length;
+    const idleSockets = sockets();
+
+    // Each body is streamed in two halves: the first before SIGTERM, the second after.
+    const rest: (() => void)[] = [];
+    const outcomes = Array.from({ length: REQUESTS }, async (_, r) => {
+      const events = Array.from({ length: SIZE }, (_, k) => ({ time: rfc3339(from + r * 86400 + k * 60), event: "term", path: `/t${r}-${k}` }));
+      const text = JSON.stringify({ list: events });
+      const cut = Math.floor(text.length / 2);
+      const encoder = new TextEncoder();
+      let release!: () => void;
+      const second = new Promise<void>((resolve) => (release = resolve));
+      rest.push(release);
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          controller.enqueue(encoder.encode(text.slice(0, cut)));
+          await second;
+          controller.enqueue(encoder.encode(text.slice(cut)));
+          controller.close();
+        },
+      });
+      try {
+        const response = await fetch(`${server.url}/term.example/bulk`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          duplex: "half",
+        } as RequestInit);
+        return { request: r, status: response.status, body: await response.text() };
+      } catch (error) {
+        return { request: r, status: 0, body: String(error) };
+      }
+    });
+
+    // Sent: the server holds a connection for each request.
+    const deadline = Date.now() + 5_000;
+    while (sockets() < idleSockets + REQUESTS && Date.now() < deadline) await Bun.sleep(10);
+    expect(sockets()).toBeGreaterThanOrEqual(idleSockets + REQUESTS);
+    await Bun.sleep(100);
+
+    server.proc.kill("SIGTERM");
+    await Bun.sleep(100);
+    // Still running, waiting for the requests in flight...
+    expect(server.proc.exitCode).toBeNull();
+    for (const release of rest) release();
+    const answers = await Promise.all(outcomes);
+    const code = await server.proc.exited;
+    expect(code).toBe(0);
+
+    // The requests that were in flight were answered, not dropped.
+    expect(answers.map((a) => `${a.status} ${a.body}`)).toEqual(Array(REQUESTS).fill(`200 {"inserted":${SIZE}}`));
+
+    const after = await launch(root);
+    try {
+      const acknowledged = answers.filter((a) => a.status === 200).length;
+      expect((await countOf(after.url, "term.example")).total).toBe(acknowledged * SIZE);
+      const list = await request(`${after.url}/term.example`);
+      const paths = new Set(list.body.list.map((v: { path: string }) => v.path));
+      const missing = answers
+        .filter((a) => a.status === 200)
+        .flatMap((a) => Array.from({ length: SIZE }, (_, k) => `/t${a.request}-${k}`))
+        .filter((p) => !paths.has(p));
+      expect(missing).toEqual([]);
+    } finally {
+      expect(await terminate(after)).toBe(0);
+    }
+  });
+});
