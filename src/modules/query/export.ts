@@ -1,7 +1,7 @@
 import { AppError } from "../../errors";
 import type { Store } from "../../store/store";
-import type { TimeRange, Visit } from "../../store/visit";
-import { formatTime, MAX_TIME } from "../../time";
+import type { TimeRange } from "../../store/visit";
+import { MAX_TIME } from "../../time";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
 
@@ -20,14 +20,34 @@ export interface ExportOptions {
 }
 
 /** Rows read from a shard at a time: one keyset query on the time index each. */
-const CHUNK = 2_000;
-const COLUMNS = ["time", "event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
-const PAGE_SQL = `SELECT rowid AS id, time, IFNULL(event, '') AS event, IFNULL(path, '') AS path,
-    IFNULL(ip, '') AS ip, IFNULL(platform, '') AS platform, IFNULL(refererDomain, '') AS refererDomain,
-    IFNULL(countryCode, '') AS countryCode
-  FROM visits WHERE time >= ?1 AND time <= ?2 AND (time, rowid) > (?3, ?4) ORDER BY time, rowid LIMIT ?5`;
+const CHUNK = 5_000;
 
-type Row = Visit & { id: number };
+const TIME = "strftime('%Y-%m-%dT%H:%M:%SZ', time, 'unixepoch')";
+const TEXT_COLUMNS = ["event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
+
+/**
+ * Each row is written out by SQLite itself, which is several times faster
+ * than building it in JavaScript: a JSON object, or a CSV line whose text
+ * fields are all quoted (RFC 4180 allows it, and it needs no test per field).
+ */
+const JSON_LINE = `json_object('time', ${TIME}, ${TEXT_COLUMNS.map((c) => `'${c}', IFNULL(${c}, '')`).join(", ")})`;
+const CSV_LINE = `${TIME} || ',' || ${TEXT_COLUMNS.map((c) => `'"' || replace(IFNULL(${c}, ''), '"', '""') || '"'`).join(" || ',' || ")}`;
+const LINE: Record<ExportFormat, string> = { json: JSON_LINE, ndjson: JSON_LINE, csv: CSV_LINE };
+
+/**
+ * The rows after (time, rowid), in order. The seek is on `time` alone —
+ * SQLite does not seek on a row value — and the rowid only breaks ties.
+ */
+const pageSql = (format: ExportFormat) =>
+  `SELECT rowid AS id, time, ${LINE[format]} AS line FROM visits
+   WHERE time >= max(?1, ?3) AND time <= ?2 AND (time > ?3 OR rowid > ?4)
+   ORDER BY time, rowid LIMIT ?5`;
+
+interface Row {
+  id: number;
+  time: number;
+  line: string;
+}
 
 const CONTENT_TYPES: Record<ExportFormat, string> = {
   json: "application/json;charset=utf-8",
@@ -43,7 +63,7 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
  * next (`"next"` in JSON, and the `X-Next-Cursor` header) when more remain.
  */
 export function exportVisits(store: Store, website: string, range: TimeRange, options: ExportOptions): Response {
-  const reader = new RowReader(store, website, range, options.after);
+  const reader = new RowReader(store, website, range, pageSql(options.format), options.after);
   const format = FORMATS[options.format];
   const headers: Record<string, string> = { "content-type": CONTENT_TYPES[options.format] };
 
@@ -86,6 +106,7 @@ class RowReader {
     private readonly store: Store,
     private readonly website: string,
     private readonly range: TimeRange,
+    private readonly sql: string,
     start: Position | undefined,
   ) {
     this.months = store.months(website, range).filter((month) => !start || month >= start.month);
@@ -127,7 +148,7 @@ class RowReader {
 
   private fetch(month: string, after: { time: number; rowid: number }, limit: number): Row[] {
     return this.store.withShard(this.website, month, (shard) =>
-      shard.all<Row>(PAGE_SQL, this.range.start ?? 0, this.range.end ?? MAX_TIME, after.time, after.rowid, limit),
+      shard.all<Row>(this.sql, this.range.start ?? 0, this.range.end ?? MAX_TIME, after.time, after.rowid, limit),
     );
   }
 }
@@ -142,37 +163,20 @@ interface Format {
 const FORMATS: Record<ExportFormat, Format> = {
   json: {
     head: '{"list":[',
-    rows: (rows, first) => (rows.length === 0 ? "" : (first ? "" : ",") + rows.map((row) => JSON.stringify(out(row))).join(",")),
+    rows: (rows, first) => (rows.length === 0 ? "" : (first ? "" : ",") + rows.map((row) => row.line).join(",")),
     tail: (next) => (next ? `],"next":${JSON.stringify(next)}}` : "]}"),
   },
   ndjson: {
     head: "",
-    rows: (rows) => rows.map((row) => JSON.stringify(out(row)) + "\n").join(""),
+    rows: (rows) => rows.map((row) => row.line + "\n").join(""),
     tail: () => "",
   },
   csv: {
-    head: COLUMNS.join(",") + "\r\n",
-    rows: (rows) => rows.map((row) => COLUMNS.map((column) => csvField(column === "time" ? formatTime(row.time) : row[column])).join(",") + "\r\n").join(""),
+    head: ["time", ...TEXT_COLUMNS].join(",") + "\r\n",
+    rows: (rows) => rows.map((row) => row.line + "\r\n").join(""),
     tail: () => "",
   },
 };
-
-function out(row: Row) {
-  return {
-    time: formatTime(row.time),
-    event: row.event,
-    path: row.path,
-    ip: row.ip,
-    platform: row.platform,
-    refererDomain: row.refererDomain,
-    countryCode: row.countryCode,
-  };
-}
-
-/** RFC 4180: quoted when it holds a comma, a quote or a line break; quotes doubled. */
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 /** Cursors are opaque to clients: base64url of `month.time.rowid`. */
 export function encodeCursor({ month, time, rowid }: Position): string {
