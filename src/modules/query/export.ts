@@ -74,23 +74,25 @@ export function exportVisits(store: Store, website: string, range: TimeRange, op
     return new Response(format.head + format.rows(rows, true) + format.tail(next), { headers });
   }
 
-  const encoder = new TextEncoder();
-  let first = true;
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(format.head));
-    },
-    pull(controller) {
-      const rows = reader.read(CHUNK);
-      if (rows.length > 0) {
-        controller.enqueue(encoder.encode(format.rows(rows, first)));
-        first = false;
+  // A direct stream writes strings as they are and waits while the client's
+  // buffer is full, so only one chunk of rows is in memory at a time.
+  const stream = new ReadableStream({
+    type: "direct",
+    async pull(controller) {
+      let gone = false;
+      // `write` answers 0 bytes written once the client has gone away.
+      const send = async (text: string) => {
+        if (text !== "" && !gone) gone = (await controller.write(text)) === 0;
+      };
+      await send(format.head);
+      for (let first = true; !gone; first = false) {
+        const rows = reader.read(CHUNK);
+        if (rows.length > 0) await send(format.rows(rows, first));
+        // A short read means every month is exhausted.
+        if (rows.length < CHUNK) break;
       }
-      // A short read means every month is exhausted.
-      if (rows.length < CHUNK) {
-        controller.enqueue(encoder.encode(format.tail(undefined)));
-        controller.close();
-      }
+      await send(format.tail(undefined));
+      controller.close();
     },
   });
   return new Response(stream, { headers });
