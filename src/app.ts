@@ -2,11 +2,13 @@ import { Elysia } from "elysia";
 import type { Limits } from "./config/config";
 import { auth, type Credentials } from "./http/auth";
 import { errorResponses } from "./http/errors";
+import { hostGuard } from "./http/host-guard";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
 import { ingestRoutes } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
+import type { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
 import type { Metrics } from "./observe/metrics";
 import type { Store } from "./store/store";
@@ -20,6 +22,7 @@ export interface AppDeps {
   retentionMonths: number;
   metrics: Metrics;
   log: Logger;
+  engine: QueryEngine;
 }
 
 /**
@@ -28,15 +31,16 @@ export interface AppDeps {
  * the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log } = deps;
+  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log, engine } = deps;
   return new Elysia()
     .use(observe(metrics, log))
     .use(errorResponses(log))
+    .use(hostGuard)
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
     .use(healthRoute(store, version))
     .use(auth(credentials))
     .use(ingestRoutes(ingest, limits, retentionMonths))
-    .use(queryRoutes(store))
-    .use(adminRoutes(store, metrics))
+    .use(queryRoutes(store, engine))
+    .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());
 }

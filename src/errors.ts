@@ -10,6 +10,7 @@ export type ErrorCode =
   | "InvalidInterval"
   | "InvalidProperty"
   | "InvalidParameter"
+  | "InvalidRequest"
   | "InvalidEvent"
   | "InvalidWebsiteName"
   | "InvalidDatabaseName"
@@ -29,6 +30,7 @@ const STATUS: Record<ErrorCode, number> = {
   InvalidInterval: 400,
   InvalidProperty: 400,
   InvalidParameter: 400,
+  InvalidRequest: 400,
   InvalidEvent: 400,
   InvalidWebsiteName: 400,
   InvalidDatabaseName: 404,

@@ -10,6 +10,8 @@ import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
 import { Store } from "./store/store";
+import { cacheDirectory } from "./cache/directory";
+import { QueryEngine } from "./modules/query/engine";
 import { version } from "../package.json";
 
 const HOUR_MS = 3_600_000;
@@ -56,6 +58,11 @@ export function serve(config: Config): void {
     setInterval(expire, HOUR_MS).unref();
   }
 
+  const engine = new QueryEngine(
+    { root: config.root, sync: config.sync, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
+    log,
+  );
+
   const app = createApp({
     version,
     store,
@@ -65,6 +72,7 @@ export function serve(config: Config): void {
     retentionMonths: config.retentionMonths,
     metrics,
     log,
+    engine,
   });
 
   try {
@@ -74,8 +82,9 @@ export function serve(config: Config): void {
       // Elysia turns port sharing on by default: a second instance would start
       // silently and split the traffic. A busy port must be an error instead.
       reusePort: false,
-      // A backstop; readJsonBody refuses bodies over the limit with a JSON 413.
-      maxRequestBodySize: config.limits.maxBodyBytes + 64 * 1024,
+      // readJsonBody refuses a body over the limit, with a JSON 413, as soon as
+      // its length is known; Bun's own cut, further out, answers without one.
+      maxRequestBodySize: Math.max(config.limits.maxBodyBytes * 4, 64 * 1024 * 1024),
     });
   } catch (error) {
     fail(`cannot listen on ${config.host}:${config.port} (${(error as Error).message}).`);
@@ -95,6 +104,7 @@ export function serve(config: Config): void {
     clearTimeout(grace);
     // Elysia logs and counts an answered request one turn after sending it.
     await new Promise((resolve) => setImmediate(resolve));
+    engine.close();
     store.close();
     log.notice(`stopped in ${Math.round(performance.now() - started)} ms; every shard closed`);
     process.exit(0);

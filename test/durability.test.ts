@@ -188,7 +188,7 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
       const client = async (c: number) => {
         for (let seq = 0; !killed; seq++) {
           const website = WEBSITES[Math.floor(rand() * WEBSITES.length)]!;
-          const bulk = rand() < 0.5;
+          const bulk = rand() < 0.2;
           const size = bulk ? 10 + Math.floor(rand() * 41) : 1;
           const req: SentRequest = { id: `k${cycle}-c${c}-${seq}`, website, events: [], state: "in-flight" };
           for (let i = 0; i < size; i++) {
@@ -221,6 +221,39 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
         }
       };
 
+      // One bulk per website whose body stops half-way: certainly in flight when the kill
+      // comes, whatever the timing of the others. Nothing of it may be stored.
+      const stalled = WEBSITES.map((website, w) => {
+        const req: SentRequest = { id: `k${cycle}-stall-${w}`, website, events: [], state: "in-flight" };
+        for (let i = 0; i < 20; i++) {
+          const event: SentEvent = { website, path: `/k${cycle}-stall${w}-${i}`, time: FROM + Math.floor(rand() * SPAN), event: "stalled", request: req };
+          req.events.push(event);
+          byPath.set(event.path, event);
+        }
+        requests.push(req);
+        const text = JSON.stringify({ list: req.events.map((e) => ({ time: rfc3339(e.time), event: e.event, path: e.path })) });
+        let cut!: (reason: unknown) => void;
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text.slice(0, text.length >> 1)));
+            cut = (reason) => controller.error(reason);
+          },
+        });
+        const done = fetch(`${server.url}/${website}/bulk`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+          duplex: "half",
+        } as RequestInit).then(
+          async (response) => {
+            req.answer = `${response.status} ${await response.text()}`;
+            req.state = "refused";
+          },
+          () => {},
+        );
+        return { req, done, cut: () => cut(new Error("killed")) };
+      });
+
       const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
       await Bun.sleep(LOAD_MS);
       process.kill(server.pid, "SIGKILL");
@@ -228,31 +261,37 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
       await Promise.all(clients);
       await server.proc.exited;
       expect(server.proc.signalCode).toBe("SIGKILL");
+      for (const { cut } of stalled) cut();
+      await Promise.all(stalled.map(({ done }) => done));
 
       const thisCycle = requests.filter((r) => r.id.startsWith(`k${cycle}-`));
       // No request was turned away: every answer that came was a full acknowledgement.
       expect(thisCycle.filter((r) => r.state === "refused").map((r) => r.answer)).toEqual([]);
-      // The load was real, and the kill landed while requests were on their way.
+      // The load was real, and the half-sent requests got no answer.
       expect(thisCycle.filter((r) => r.state === "acked").length).toBeGreaterThan(100);
-      expect(thisCycle.filter((r) => r.state === "in-flight").length).toBeGreaterThan(0);
+      expect(stalled.map(({ req }) => req.state)).toEqual(WEBSITES.map(() => "in-flight"));
 
       // Restart on the same root: the SIGKILLed process's lock is gone with it.
       const after = await launch(root);
       const seen = new Map<string, number>();
+      const strangers: string[] = [];
       for (const website of WEBSITES) {
         const list = await request(`${after.url}/${website}`);
         expect(list.status).toBe(200);
-        const visits = list.body.list as { time: string; event: string; path: string; website?: string }[];
+        const visits = list.body.list as { time: string; event: string; path: string }[];
         for (const visit of visits) {
           seen.set(visit.path, (seen.get(visit.path) ?? 0) + 1);
           // Every stored event was sent, to this website, with this time: nothing invented, nothing garbled.
           const sent = byPath.get(visit.path);
-          expect(sent, `stored event ${visit.path} was never sent`).toBeDefined();
-          expect([visit.path, website, visit.time, visit.event]).toEqual([visit.path, sent!.website, rfc3339(sent!.time), sent!.event]);
+          if (!sent) strangers.push(`${website}${visit.path}: never sent`);
+          else if (sent.website !== website || rfc3339(sent.time) !== visit.time || sent.event !== visit.event) {
+            strangers.push(`${website}${visit.path} ${visit.time} ${visit.event}: sent to ${sent.website} ${rfc3339(sent.time)} ${sent.event}`);
+          }
         }
         // The count route agrees with the list.
         expect((await countOf(after.url, website)).total).toBe(visits.length);
       }
+      expect(strangers).toEqual([]);
 
       // No event is stored twice.
       expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
@@ -268,6 +307,8 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
         }
       }
       expect(halfWritten).toEqual([]);
+      // A body cut off by the kill left nothing behind.
+      expect(stalled.flatMap(({ req }) => req.events.filter((e) => seen.has(e.path)).map((e) => e.path))).toEqual([]);
 
       expect(await terminate(after)).toBe(0);
       const shards = shardFiles(root);
@@ -420,16 +461,18 @@ describe.skipIf(!onLinux)("many websites through a small pool", () => {
       const sample = () => {
         const paths = openPaths(server.pid);
         const shards = paths.filter(isShardFile).length;
-        // Shards with their -wal and -shm, and the lock file.
+        // Shards with their -wal and -shm, the lock file, and a new shard's directory,
+        // which SQLite opens for a moment to fsync it when it creates a file there.
         const underRoot = paths.filter((p) => p.startsWith(rootPrefix)).length;
         seen.shards = Math.max(seen.shards, shards);
         seen.underRoot = Math.max(seen.underRoot, underRoot);
         seen.total = Math.max(seen.total, paths.length);
         seen.samples++;
         expect(shards).toBeLessThanOrEqual(POOL);
-        expect(underRoot).toBeLessThanOrEqual(POOL * 3 + 1);
-        // What the process held before, three files per open shard, and a socket per client connection.
-        expect(paths.length).toBeLessThanOrEqual(baseline + POOL * 3 + IN_FLIGHT + 5);
+        expect(underRoot).toBeLessThanOrEqual(POOL * 3 + 2);
+        // What the process held before (the listening socket, the lock file, …), three files
+        // per open shard, a socket per client connection, and a little room for sockets closing.
+        expect(paths.length).toBeLessThanOrEqual(baseline + POOL * 3 + IN_FLIGHT + 15);
       };
 
       let failures = 0;
@@ -488,11 +531,18 @@ describe("group commit", () => {
       const list = await request(`${server.url}/group.example`);
       expect(new Set(list.body.list.map((v: { path: string }) => v.path)).size).toBe(N);
 
-      if (onLinux) {
-        const wal = join(server.root, "group.example", "2015-11", "analytics.db-wal");
-        const commits = walCommits(wal);
-        console.log(`group commit: ${N} requests, ${commits} commits in the WAL`);
+      // In effect: the WAL (never checkpointed at this size) holds far fewer commits than requests.
+      // One transaction per request would leave at least N.
+      const wal = join(server.root, "group.example", "2015-11", "analytics.db-wal");
+      const commits = walCommits(wal);
+      expect(commits).toBeGreaterThan(0);
+      expect(commits).toBeLessThan(N / 2);
+
+      // The measure is real: requests one after another are not batched, each is its own commit.
+      for (let i = 0; i < 5; i++) {
+        expect((await request(`${server.url}/group.example`, { body: { time: "2015-11-24T14:00:00Z", path: `/s${i}` } })).status).toBe(200);
       }
+      expect(walCommits(wal)).toBe(commits + 5);
     } finally {
       await server.stop();
     }

@@ -12,6 +12,7 @@ export interface Config {
   connections: number;
   idleTimeoutSeconds: number;
   cacheDirectory: string;
+  cacheMegabytes: number;
   geoip: string | undefined;
   sync: SyncMode;
   /** Month shards older than this many months are dropped; 0 keeps everything. */
@@ -64,6 +65,7 @@ const OPTIONS = {
   connections: { short: "c", env: ["MA_POOL_SIZE"], value: "N", default: "1000", help: "most shard files open at once" },
   "idle-timeout": { short: "i", env: ["MA_POOL_TIMEOUT"], value: "SECONDS", default: "60", help: "seconds unused before a shard file is closed" },
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
+  "cache-size": { env: ["MA_CACHE_SIZE"], value: "MIB", default: "256", help: "most MiB the result cache may take on disk" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
   "max-field-length": { env: ["MA_MAX_FIELD_LENGTH"], value: "CHARS", default: "8192", help: "longest text field or header value in an event" },
@@ -149,6 +151,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     connections: integer("connections", 1),
     idleTimeoutSeconds: integer("idle-timeout", 1),
     cacheDirectory: text("cache-directory", true),
+    cacheMegabytes: integer("cache-size", 1),
     geoip: text("geoip") || undefined,
     sync: choice("sync", ["normal", "full"] as const),
     retentionMonths: integer("retention-months", 0, 12 * 1000),

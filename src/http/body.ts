@@ -20,10 +20,30 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
     throw new AppError("InvalidJSON", "The request body is not valid UTF-8.");
   }
   if (text.trim() === "") throw new AppError("InvalidJSON", "The request body is empty; send a JSON object.");
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new AppError("InvalidJSON", `The request body is not valid JSON: ${(error as Error).message}.`);
+  }
+  assertDepth(body);
+  return body;
+}
+
+/** No valid body nests deeper than four levels; unknown fields may add a few, not thousands. */
+const MAX_DEPTH = 32;
+
+function assertDepth(body: unknown): void {
+  if (typeof body !== "object" || body === null) return;
+  const stack: [object, number][] = [[body, 1]];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const [value, depth] = item;
+    if (depth > MAX_DEPTH) {
+      throw new AppError("LimitExceeded", `The request body nests objects or arrays deeper than ${MAX_DEPTH} levels.`);
+    }
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
   }
 }
 
@@ -42,5 +62,5 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, limit: number
 }
 
 function tooLarge(limit: number): AppError {
-  return new AppError("PayloadTooLarge", `The request body is over the limit of ${limit} bytes; split it into smaller requests.`);
+  return new AppError("PayloadTooLarge", `The request body is over the limit of ${limit} bytes (--max-body-size); split it into smaller requests.`);
 }

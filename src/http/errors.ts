@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../errors";
 import type { Logger } from "../observe/log";
+import { pathOf } from "./website-param";
 
 /**
  * The one place errors become HTTP answers: `{code, message}` with the
@@ -11,7 +12,7 @@ export function errorResponses(log: Logger) {
   return new Elysia({ name: "errors" })
     .error({ AppError })
     .onError({ as: "global" }, ({ code, error, request, set }) => {
-      const path = new URL(request.url).pathname;
+      const path = pathOf(request);
       let answer: AppError;
       if (error instanceof AppError) answer = error;
       else if (code === "NOT_FOUND") answer = new AppError("NotFound", `There is no route ${request.method} ${path}.`);

@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import type { Logger } from "../observe/log";
 import type { Metrics } from "../observe/metrics";
+import { pathOf } from "./website-param";
 
 /**
  * One log line and one metrics sample per answered request: method, path
@@ -17,6 +18,6 @@ export function observe(metrics: Metrics, log: Logger) {
       const ms = performance.now() - (started.get(request) ?? performance.now());
       const status = typeof set.status === "number" ? set.status : 200;
       metrics.observeRequest(route || "unmatched", request.method, status, ms / 1000);
-      log.info(`${request.method} ${new URL(request.url).pathname} ${status} ${ms.toFixed(1)}ms`);
+      log.info(`${request.method} ${pathOf(request)} ${status} ${ms.toFixed(1)}ms`);
     });
 }

@@ -64,6 +64,11 @@ export class Shard {
     this.insertAll(parts);
   }
 
+  /** The highest rowid: it grows with every insert (see shardVersion). */
+  maxRowid(): number {
+    return this.db.query<{ v: number }, []>("SELECT IFNULL(max(rowid), 0) AS v FROM visits").get()!.v;
+  }
+
   /** Runs a read query; statements are cached per handle by bun:sqlite. */
   all<Row>(sql: string, ...params: (string | number)[]): Row[] {
     return this.db.query<Row, (string | number)[]>(sql).all(...params);

@@ -6,6 +6,7 @@ import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDi
 import type { PoolStats, ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
+import { ShardFault, type ShardSource } from "./shard-source";
 import { ShardWriter } from "./writer";
 
 /** What became of one shard's part of a write. */
@@ -21,7 +22,7 @@ export interface ShardOutcome {
  * The websites under one root directory. Website names reaching this class
  * have been validated at the edge (see `website.ts`).
  */
-export class Store {
+export class Store implements ShardSource {
   private readonly writer: ShardWriter;
   private readonly checkpointer: Checkpointer;
 
@@ -56,18 +57,13 @@ export class Store {
    * Calls `visit` with each shard of `website` that may hold events in
    * `range`, oldest month first. The one path every query takes to the files.
    */
-  forEachShard(website: string, range: TimeRange, visit: (shard: Shard) => void): void {
-    for (const month of this.months(website, range)) this.withShard(website, month, visit);
-  }
-
-  /** The months of `website` with a shard that may hold events in `range`, oldest first. */
   months(website: string, range: TimeRange): string[] {
     return monthsInRange(this.root, website, range);
   }
 
   /**
-   * Runs `read` on one existing shard. The handle is the pool's: use it
-   * before returning, never across an `await`, or the pool may close it.
+   * The handle is the pool's: use it before returning, never across an
+   * `await`, or the pool may close it.
    */
   withShard<T>(website: string, month: string, read: (shard: Shard) => T): T {
     const path = shardPath(this.root, website, month);
@@ -124,16 +120,4 @@ function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
     else months.set(month, [visit]);
   }
   return months;
-}
-
-/** A shard that could not be read (damaged, truncated, unreadable): named, so the log says which file. */
-export class ShardFault extends Error {
-  override name = "ShardFault";
-
-  constructor(
-    readonly path: string,
-    cause: unknown,
-  ) {
-    super(`shard ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { AppError } from "../../errors";
 import { websiteParam } from "../../http/website-param";
 import type { Metrics } from "../../observe/metrics";
+import type { QueryEngine } from "../query/engine";
 import type { Store } from "../../store/store";
 
 /** How long a reading of the bytes on disk is reused: walking a large root is not free. */
@@ -19,7 +20,7 @@ export function healthRoute(store: Store, version: string) {
 }
 
 /** `GET /_metrics` (Prometheus text) and `DELETE /:website`, behind auth when it is on. */
-export function adminRoutes(store: Store, metrics: Metrics) {
+export function adminRoutes(store: Store, metrics: Metrics, engine: QueryEngine) {
   let disk = { bytes: 0, at: -Infinity };
   const diskBytes = () => {
     if (performance.now() - disk.at > DISK_READING_MS) disk = { bytes: store.diskBytes(), at: performance.now() };
@@ -29,6 +30,7 @@ export function adminRoutes(store: Store, metrics: Metrics) {
   return new Elysia({ name: "admin" })
     .get("/_metrics", ({ set }) => {
       const pool = store.poolStats();
+      const cache = engine.cacheStats();
       set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
       return metrics.render([
         { name: "shards_open", help: "Shard files open in the pool.", type: "gauge", value: pool.open },
@@ -36,15 +38,19 @@ export function adminRoutes(store: Store, metrics: Metrics) {
         { name: "pool_misses_total", help: "Shard requests that opened a file.", type: "counter", value: pool.misses },
         { name: "pool_evictions_total", help: "Shards closed to make room (--connections).", type: "counter", value: pool.evictions },
         { name: "pool_idle_closes_total", help: "Shards closed after --idle-timeout unused.", type: "counter", value: pool.idleCloses },
+        { name: "cache_hits_total", help: "Answers served from the result cache.", type: "counter", value: cache.hits },
+        { name: "cache_misses_total", help: "Answers computed from the shards.", type: "counter", value: cache.misses },
+        { name: "cache_bytes", help: "Bytes of the result cache on disk.", type: "gauge", value: cache.bytes },
         { name: "disk_bytes", help: "Bytes of files under the root (read at most every 30 s).", type: "gauge", value: diskBytes() },
         { name: "resident_memory_bytes", help: "Resident memory of the process.", type: "gauge", value: process.memoryUsage.rss() },
       ]);
     })
-    .delete("/:website", ({ params, request }) => {
+    .delete("/:website", async ({ params, request }) => {
       const website = websiteParam(params.website, request);
       if (!store.deleteWebsite(website)) {
         throw new AppError("InvalidDatabaseName", `There is no website named "${website}".`);
       }
+      await engine.forget(website);
       return { deleted: website };
     });
 }

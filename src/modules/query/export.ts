@@ -74,6 +74,12 @@ export function exportVisits(store: Store, website: string, range: TimeRange, op
     return new Response(format.head + format.rows(rows, true) + format.tail(next), { headers });
   }
 
+  // Once the first bytes are sent the status cannot change: a damaged shard
+  // must show before, as a 500, so every month is opened and the first chunk
+  // read here.
+  reader.probe();
+  let rows = reader.read(CHUNK);
+
   // A direct stream writes strings as they are and waits while the client's
   // buffer is full, so only one chunk of rows is in memory at a time.
   const stream = new ReadableStream({
@@ -85,8 +91,7 @@ export function exportVisits(store: Store, website: string, range: TimeRange, op
         if (text !== "" && !gone) gone = (await controller.write(text)) === 0;
       };
       await send(format.head);
-      for (let first = true; !gone; first = false) {
-        const rows = reader.read(CHUNK);
+      for (let first = true; !gone; first = false, rows = reader.read(CHUNK)) {
         if (rows.length > 0) await send(format.rows(rows, first));
         // A short read means every month is exhausted.
         if (rows.length < CHUNK) break;
@@ -128,6 +133,11 @@ class RowReader {
       if (rows.length < count) this.nextMonth();
     }
     return rows;
+  }
+
+  /** Opens every month to be read, so a damaged one fails now rather than mid-answer. */
+  probe(): void {
+    for (const month of this.months) this.store.withShard(this.website, month, (shard) => shard.maxRowid());
   }
 
   /** Whether a row follows the current position. */

@@ -1,0 +1,87 @@
+import type { Logger } from "../../observe/log";
+import { ShardFault } from "../../store/shard-source";
+import type { QueryRequest } from "./service";
+import type { WorkerMessage, WorkerReply, WorkerSetup } from "./worker";
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  bytes: number;
+}
+
+interface Pending {
+  resolve(body: string): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The main thread's side of the query worker: sends it queries, hands back
+ * the JSON it answers. Should the worker die, the queries in flight fail with
+ * a 500 and a new worker takes the next ones.
+ */
+export class QueryEngine {
+  private worker!: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private readonly counts = { hits: 0, misses: 0, bytes: 0 };
+
+  constructor(
+    private readonly setup: WorkerSetup,
+    private readonly log: Logger,
+  ) {
+    this.start();
+  }
+
+  /** The answer's JSON text, from the cache or computed. */
+  run(request: QueryRequest): Promise<string> {
+    return this.send({ id: this.nextId++, request });
+  }
+
+  /** Drops the cached answers of a deleted website. */
+  async forget(website: string): Promise<void> {
+    await this.send({ id: this.nextId++, forget: website });
+  }
+
+  cacheStats(): CacheStats {
+    return { ...this.counts };
+  }
+
+  close(): void {
+    void this.worker.terminate();
+  }
+
+  private send(message: WorkerMessage & { id: number }): Promise<string> {
+    const { promise, resolve, reject } = Promise.withResolvers<string>();
+    this.pending.set(message.id, { resolve, reject });
+    this.worker.postMessage(message);
+    return promise;
+  }
+
+  private start(): void {
+    // Worker entry points are bundled beside the main one (see build.ts).
+    this.worker = new Worker(new URL("./worker.ts", import.meta.url));
+    this.worker.unref();
+    this.worker.onmessage = ({ data }: MessageEvent<WorkerReply>) => this.settle(data);
+    this.worker.onerror = (event) => {
+      this.log.error("query worker failed; starting another", { error: event.message });
+      for (const { reject } of this.pending.values()) reject(new Error(`query worker failed: ${event.message}`));
+      this.pending.clear();
+      void this.worker.terminate();
+      this.start();
+    };
+    this.worker.postMessage({ setup: this.setup } satisfies WorkerMessage);
+  }
+
+  private settle(reply: WorkerReply): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    this.pending.delete(reply.id);
+    if ("error" in reply) {
+      pending.reject(reply.shard ? new ShardFault(reply.shard, new Error(reply.error)) : new Error(reply.error));
+      return;
+    }
+    this.counts.bytes = reply.cacheBytes;
+    if (reply.body !== "") this.counts[reply.cached ? "hits" : "misses"]++;
+    pending.resolve(reply.body);
+  }
+}
