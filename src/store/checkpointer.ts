@@ -1,4 +1,5 @@
 import { statSync } from "node:fs";
+import { CHECKPOINT_WORKER } from "../workers";
 
 /** SQLite's own auto-checkpoint point: 1,000 pages of 4 KiB. */
 const WAL_LIMIT_BYTES = 1000 * 4096;
@@ -19,7 +20,7 @@ export class Checkpointer {
   private readonly timer: Timer;
 
   constructor(intervalMs = 200) {
-    this.worker = new Worker(new URL("./checkpoint-worker.ts", import.meta.url));
+    this.worker = new Worker(CHECKPOINT_WORKER);
     this.worker.unref();
     this.timer = setInterval(() => this.send(), intervalMs);
     this.timer.unref();

@@ -1,4 +1,5 @@
 import type { Logger } from "../../observe/log";
+import { QUERY_WORKER } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
 import type { QueryRequest } from "./service";
 import type { WorkerMessage, WorkerReply, WorkerSetup } from "./worker";
@@ -14,13 +15,17 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** A failed worker is replaced after this long, so a worker that cannot start does not spin. */
+const RESTART_DELAY_MS = 1000;
+
 /**
  * The main thread's side of the query worker: sends it queries, hands back
- * the JSON it answers. Should the worker die, the queries in flight fail with
- * a 500 and a new worker takes the next ones.
+ * the JSON it answers. Should the worker die, the queries in flight (and
+ * those that come before its replacement is up) fail with a 500.
  */
 export class QueryEngine {
   private worker!: Worker;
+  private down = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly counts = { hits: 0, misses: 0, bytes: 0 };
@@ -51,6 +56,7 @@ export class QueryEngine {
   }
 
   private send(message: WorkerMessage & { id: number }): Promise<string> {
+    if (this.down) return Promise.reject(new Error("the query worker failed and is being replaced"));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.pending.set(message.id, { resolve, reject });
     this.worker.postMessage(message);
@@ -58,16 +64,17 @@ export class QueryEngine {
   }
 
   private start(): void {
-    // Worker entry points are bundled beside the main one (see build.ts).
-    this.worker = new Worker(new URL("./worker.ts", import.meta.url));
+    this.down = false;
+    this.worker = new Worker(QUERY_WORKER);
     this.worker.unref();
     this.worker.onmessage = ({ data }: MessageEvent<WorkerReply>) => this.settle(data);
     this.worker.onerror = (event) => {
       this.log.error("query worker failed; starting another", { error: event.message });
       for (const { reject } of this.pending.values()) reject(new Error(`query worker failed: ${event.message}`));
       this.pending.clear();
+      this.down = true;
       void this.worker.terminate();
-      this.start();
+      setTimeout(() => this.start(), RESTART_DELAY_MS).unref();
     };
     this.worker.postMessage({ setup: this.setup } satisfies WorkerMessage);
   }
