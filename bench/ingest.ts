@@ -67,13 +67,14 @@ function check(name: string, result: LoadResult): LoadResult {
 }
 
 // 2–4. µAnalytics, one fresh server (and root) per scenario, so each RSS is its own.
-async function scenario(name: string, path: string, body: string, connections: number, eventsPerRequest: number) {
-  const server = await startServer();
+async function scenario(name: string, path: string, body: string, connections: number, eventsPerRequest: number, args: string[] = []) {
+  const server = await startServer({ args });
   const r = check(name, await load(`${server.url}${path}`, body, connections));
   rows.push({ name, eventsPerSecond: r.requestsPerSecond * eventsPerRequest, p50Ms: r.p50Ms, p99Ms: r.p99Ms, rssMb: peakRssMb(server.pid) });
   await server.stop();
 }
 await scenario("µAnalytics POST /:website, c50", "/site", single, 50, 1);
+await scenario("µAnalytics POST /:website, --sync full, c50", "/site", single, 50, 1, ["--sync", "full"]);
 await scenario("µAnalytics POST /:website/bulk (1,000 events), c4", "/site/bulk", bulk, 4, 1000);
 await scenario("µAnalytics POST /bulk (1,000 events, 100 websites), c4", "/bulk", multiBulk, 4, 1000);
 
