@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { isDirectory, listShards } from "../store/layout";
 import { lockRoot } from "../store/lock";
+import { removeSummary } from "../store/summary";
 
 /**
  * The original service named platforms from its own list; ua-parser-js names
@@ -45,9 +46,15 @@ export function migratePlatforms(root: string): number {
       try {
         const rename = db.prepare("UPDATE visits SET platform = ? WHERE platform = ?");
         db.transaction(() => {
-          for (const [legacy, current] of Object.entries(LEGACY_PLATFORMS)) renamed += rename.run(current, legacy).changes;
+          let changes = 0;
+          for (const [legacy, current] of Object.entries(LEGACY_PLATFORMS)) changes += rename.run(current, legacy).changes;
+          // Answers cached from this shard must not be served again (see shardVersion).
+          if (changes > 0) db.run("PRAGMA user_version = " + (rewrites(db) + 1));
+          renamed += changes;
         })();
         rename.finalize();
+        // The month's summary counted the old names.
+        removeSummary(shard.path);
       } finally {
         db.close();
       }
@@ -58,4 +65,8 @@ export function migratePlatforms(root: string): number {
   }
   console.log(`renamed ${renamed} legacy platform names in ${shards.length - failures} of ${shards.length} shards under ${root}`);
   return failures === 0 ? 0 : 1;
+}
+
+function rewrites(db: Database): number {
+  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
 }

@@ -15,7 +15,7 @@ self.onmessage = (message: MessageEvent<string[]>) => {
       try {
         db.run("PRAGMA wal_checkpoint(PASSIVE)");
       } finally {
-        db.close();
+        db.close(true);
       }
     } catch {
       // Deleted or busy: the next write brings it back here, and the writer's

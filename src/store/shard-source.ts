@@ -2,30 +2,17 @@ import { statSync } from "node:fs";
 import { monthsInRange, shardPath } from "./layout";
 import type { SyncMode } from "./schema";
 import { Shard } from "./shard";
+import { MonthSummary } from "./summary";
 import type { TimeRange } from "./visit";
 
-/** Where queries read shards from: the service's pool, or (in the query worker) files opened per query. */
-export interface ShardSource {
-  /** The months of `website` with a shard that may hold events in `range`, oldest first. */
-  months(website: string, range: TimeRange): string[];
-  /** Runs `read` on one existing shard; a failure is a ShardFault naming the file. */
-  withShard<T>(website: string, month: string, read: (shard: Shard) => T): T;
-}
-
-/** Calls `visit` with each shard of `website` that may hold events in `range`, oldest month first. */
-export function forEachShard(source: ShardSource, website: string, range: TimeRange, visit: (shard: Shard) => void): void {
-  for (const month of source.months(website, range)) source.withShard(website, month, visit);
-}
-
 /**
- * A shard's version: its file's inode and modification time, and its highest
+ * A shard's version: its file's inode, its rewrite count and its highest
  * rowid. The service only appends rows, which moves the rowid; a website
  * deleted and created again has new files; a rewrite in place
- * (migrate-platforms) changes the file when its connection closes.
+ * (migrate-platforms) counts itself in the file's `user_version`.
  */
 export function shardVersion(path: string, shard: Shard): string {
-  const { ino, mtimeMs } = statSync(path);
-  return `${ino}:${mtimeMs}:${shard.maxRowid()}`;
+  return `${statSync(path).ino}:${shard.rewrites()}:${shard.maxRowid()}`;
 }
 
 /**
@@ -33,7 +20,7 @@ export function shardVersion(path: string, shard: Shard): string {
  * this way, so it never holds files beyond what one query needs, and the
  * pool's bound (--connections) stays the service's.
  */
-export class TransientShards implements ShardSource {
+export class TransientShards {
   constructor(
     readonly root: string,
     private readonly sync: SyncMode,
@@ -44,15 +31,29 @@ export class TransientShards implements ShardSource {
   }
 
   withShard<T>(website: string, month: string, read: (shard: Shard, path: string) => T): T {
+    return this.use(website, month, (path) => Shard.open(path, false, this.sync), read);
+  }
+
+  /** Runs `read` on the month's summary, first brought up to date with its shard. */
+  withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T): T {
+    return this.use(website, month, (path) => MonthSummary.open(path), read);
+  }
+
+  private use<Handle extends { close(): void }, T>(
+    website: string,
+    month: string,
+    open: (path: string) => Handle,
+    read: (handle: Handle, path: string) => T,
+  ): T {
     const path = shardPath(this.root, website, month);
-    let shard: Shard | undefined;
+    let handle: Handle | undefined;
     try {
-      shard = Shard.open(path, false, this.sync);
-      return read(shard, path);
+      handle = open(path);
+      return read(handle, path);
     } catch (error) {
       throw new ShardFault(path, error);
     } finally {
-      shard?.close();
+      handle?.close();
     }
   }
 }

@@ -54,7 +54,7 @@ export class Shard {
       applySchema(db, sync);
       return new Shard(path, db);
     } catch (error) {
-      db.close();
+      db.close(true);
       throw error;
     }
   }
@@ -69,14 +69,22 @@ export class Shard {
     return this.db.query<{ v: number }, []>("SELECT IFNULL(max(rowid), 0) AS v FROM visits").get()!.v;
   }
 
+  /** How many times rows were rewritten in place (`user_version`, which migrate-platforms counts up). */
+  rewrites(): number {
+    return this.db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version;
+  }
+
   /** Runs a read query; statements are cached per handle by bun:sqlite. */
   all<Row>(sql: string, ...params: (string | number)[]): Row[] {
     return this.db.query<Row, (string | number)[]>(sql).all(...params);
   }
 
+  /**
+   * Finalizes every statement and releases the file now: with `false`, a
+   * statement still alive (a transaction's own, a cached query) would keep
+   * the connection, and its file descriptors, open until collected.
+   */
   close(): void {
-    this.insertOne.finalize();
-    this.insertChunk.finalize();
-    this.db.close(false);
+    this.db.close(true);
   }
 }

@@ -6,7 +6,7 @@ import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDi
 import type { PoolStats, ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
-import { ShardFault, type ShardSource } from "./shard-source";
+import { ShardFault } from "./shard-source";
 import { ShardWriter } from "./writer";
 
 /** What became of one shard's part of a write. */
@@ -22,7 +22,7 @@ export interface ShardOutcome {
  * The websites under one root directory. Website names reaching this class
  * have been validated at the edge (see `website.ts`).
  */
-export class Store implements ShardSource {
+export class Store {
   private readonly writer: ShardWriter;
   private readonly checkpointer: Checkpointer;
 

@@ -5,12 +5,15 @@ import { decodeCursor, type ExportFormat, type ExportOptions } from "./export";
 
 type Query = Record<string, unknown>;
 
-/** The columns a breakdown can group by, by the path segment that names them. */
+/**
+ * What a breakdown can group by, by the path segment that names it: the
+ * number of its grouping in the month summaries (see SUMMARY_DIMENSIONS).
+ */
 export const PROPERTIES = {
-  countries: "countryCode",
-  platforms: "platform",
-  domains: "refererDomain",
-  events: "event",
+  countries: 1,
+  platforms: 2,
+  domains: 3,
+  events: 4,
 } as const;
 
 export type Property = keyof typeof PROPERTIES;
