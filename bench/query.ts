@@ -1,0 +1,207 @@
+/**
+ * bun run bench:query — answers over a year of one busy website. Prints a
+ * table; asserts nothing. Needs wrk for the ingest-under-load row.
+ *
+ * The data set is made once and kept (in the system's temporary directory,
+ * or BENCH_QUERY_DIR): one website, 12 months ending with the current one,
+ * 1,000,000 events a month, about 50,000 of 300,000 visitors active in each
+ * month and many coming back the next, Zipf-like choices among 20 events,
+ * 1,000 paths, 15 platforms, 2,000 referrer domains and 150 countries.
+ */
+import { Database } from "bun:sqlite";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer, tempDir, type TestServer } from "../test/helpers/server";
+import { peakRssMb, postLoad } from "./lib";
+
+const PER_MONTH = Number(process.env.BENCH_EVENTS_PER_MONTH ?? 1_000_000);
+const MONTHS = 12;
+const WARM_RUNS = 20;
+const dir = process.env.BENCH_QUERY_DIR ?? join(tmpdir(), `micro-analytics-bench-query-${PER_MONTH}`);
+const root = join(dir, "dbs");
+const SITE = "site.example";
+
+const now = new Date();
+const months = Array.from({ length: MONTHS }, (_, i) => {
+  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (MONTHS - 1 - i), 1));
+  return d.toISOString().slice(0, 7);
+});
+const monthStart = (month: string) => Date.parse(`${month}-01T00:00:00Z`) / 1000;
+const monthEnd = (month: string) => {
+  const d = new Date(monthStart(month) * 1000);
+  d.setUTCMonth(d.getUTCMonth() + 1);
+  return d.getTime() / 1000 - 1;
+};
+
+/** A small deterministic generator, so every run measures the same data. */
+function random(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Zipf-like: low indexes far more often than high ones. */
+const skewed = (next: () => number, n: number) => Math.min(n - 1, Math.floor(n * next() ** 3));
+
+function makeDataSet(): void {
+  console.log(`making the data set in ${dir} (once) …`);
+  const t0 = performance.now();
+  const next = random(42);
+  const countries = Array.from({ length: 150 }, (_, i) => String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26)));
+  months.forEach((month, m) => {
+    const path = join(root, SITE, month, "analytics.db");
+    mkdirSync(join(root, SITE, month), { recursive: true });
+    const db = new Database(path, { create: true });
+    db.run("PRAGMA journal_mode = WAL");
+    db.run("PRAGMA synchronous = OFF");
+    db.run("CREATE TABLE visits (time INTEGER, event TEXT, path TEXT, ip TEXT, platform TEXT, refererDomain TEXT, countryCode TEXT)");
+    const insert = db.prepare("INSERT INTO visits VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const first = monthStart(month);
+    const span = monthEnd(month) - first + 1;
+    // 50,000 visitors a month, the window moving by 20,000: 30,000 come back next month.
+    const offset = m * 20_000;
+    db.transaction(() => {
+      for (let i = 0; i < PER_MONTH; i++) {
+        const visitor = (offset + skewed(next, 50_000)) % 300_000;
+        insert.run(
+          first + Math.floor((i / PER_MONTH) * span),
+          `event-${skewed(next, 20)}`,
+          `/page/${skewed(next, 1000)}`,
+          `10.${visitor >> 16}.${(visitor >> 8) & 255}.${visitor & 255}`,
+          `platform-${visitor % 15}`,
+          `site${skewed(next, 2000)}.example`,
+          countries[visitor % 150]!,
+        );
+      }
+    })();
+    db.run("CREATE INDEX visits_time ON visits (time)");
+    db.close();
+  });
+  writeFileSync(join(dir, "ready"), "");
+  console.log(`… done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+if (!existsSync(join(dir, "ready"))) {
+  rmSync(dir, { recursive: true, force: true });
+  makeDataSet();
+}
+
+const last = months.at(-1)!;
+const RANGES = {
+  year: { start: monthStart(months[0]!), end: monthEnd(last) },
+  "last month": { start: monthStart(last), end: monthEnd(last) },
+  "last week": { start: monthEnd(last) - 7 * 86_400 + 1, end: monthEnd(last) },
+};
+const QUERIES = [
+  { name: "/count", path: "count", key: "''" },
+  { name: "/countries?unique=true", path: "countries?unique=true", key: "IFNULL(countryCode, '')" },
+  { name: "/platforms?unique=true", path: "platforms?unique=true", key: "IFNULL(platform, '')" },
+  { name: "/domains?unique=true", path: "domains?unique=true", key: "IFNULL(refererDomain, '')" },
+  { name: "/events?unique=true", path: "events?unique=true", key: "IFNULL(event, '')" },
+  { name: "/time?interval=86400&unique=true", path: "time?interval=86400&unique=true", key: "(time / 86400) * 86400" },
+];
+
+/** The baseline: plain SQL over each shard, distinct visitors merged exactly across shards. */
+function plainSql(key: string, range: { start: number; end: number }): number {
+  const t0 = performance.now();
+  const groups = new Map<unknown, Set<string>>();
+  for (const month of months) {
+    if (monthEnd(month) < range.start || monthStart(month) > range.end) continue;
+    const db = new Database(join(root, SITE, month, "analytics.db"), { readonly: true });
+    const rows = db
+      .query(`SELECT ${key} AS k, ip, COUNT(*) AS n FROM visits WHERE time >= ? AND time <= ? GROUP BY k, ip`)
+      .all(range.start, range.end) as { k: unknown; ip: string }[];
+    for (const row of rows) {
+      let set = groups.get(row.k);
+      if (!set) groups.set(row.k, (set = new Set()));
+      set.add(row.ip);
+    }
+    db.close();
+  }
+  return performance.now() - t0;
+}
+
+async function timed(server: TestServer, path: string): Promise<number> {
+  const t0 = performance.now();
+  const response = await fetch(`${server.url}/${SITE}/${path}`);
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${body}\n${server.output().slice(-2000)}`);
+  return performance.now() - t0;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const query = (q: (typeof QUERIES)[number], range: { start: number; end: number }) =>
+  `${q.path}${q.path.includes("?") ? "&" : "?"}start=${range.start}&end=${range.end}`;
+
+// Summaries are built by the first query of each month and kept beside the
+// shards; "first ever" measures that once, on a copy without them.
+const hasSummaries = readdirSync(join(root, SITE)).every((month) => existsSync(join(root, SITE, month, "summary.db")));
+let firstEver: number | undefined;
+if (!hasSummaries) {
+  const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
+  try {
+    firstEver = await timed(server, query(QUERIES[1]!, RANGES.year));
+  } finally {
+    await server.stop();
+  }
+}
+
+const rows: string[] = [];
+for (const [rangeName, range] of Object.entries(RANGES)) {
+  for (const q of QUERIES) {
+    // Cold: a fresh process, an empty cache.
+    const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
+    const cold = await timed(server, query(q, range));
+    const warm: number[] = [];
+    for (let i = 0; i < WARM_RUNS; i++) warm.push(await timed(server, query(q, range)));
+    await server.stop();
+    const baseline = plainSql(q.key, range);
+    rows.push(
+      `| ${q.name} | ${rangeName} | ${cold.toFixed(0)} | ${median(warm).toFixed(1)} | ${baseline.toFixed(0)} | ${(baseline / cold).toFixed(1)}× |`,
+    );
+  }
+}
+
+// Ingest while the heaviest query runs in a loop, its end moving so that no
+// answer comes from the cache.
+let ingest: { p99: number; rps: number } | undefined;
+if (Bun.which("wrk")) {
+  const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
+  let running = true;
+  let loops = 0;
+  const heavy = (async () => {
+    for (let shift = 0; running; shift++) {
+      await timed(server, query(QUERIES[3]!, { start: RANGES.year.start, end: RANGES.year.end - shift }));
+      loops++;
+    }
+  })();
+  const body = JSON.stringify({ event: "pageview", path: "/", ip: "93.184.216.34", headers: { "User-Agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" } });
+  const load = await postLoad(`${server.url}/live.example`, body, { dir: tempDir(), seconds: 10, connections: 50 });
+  running = false;
+  await heavy;
+  await server.stop();
+  ingest = { p99: load.p99Ms, rps: load.requestsPerSecond };
+  console.log(`(${loops} heavy queries ran during the ingest load)`);
+}
+
+// Streaming the whole year out of GET /:website.
+const streamServer = await startServer({ root, args: ["--log-level", "warn"] });
+const t0 = performance.now();
+const response = await fetch(`${streamServer.url}/${SITE}?format=ndjson`);
+let lines = 0;
+for await (const chunk of response.body!) for (const byte of chunk) if (byte === 10) lines++;
+const streamSeconds = (performance.now() - t0) / 1000;
+const streamRss = peakRssMb(streamServer.pid);
+await streamServer.stop();
+
+console.log(`\nqueries over ${(PER_MONTH * MONTHS).toLocaleString("en")} events, ${MONTHS} months (cold: fresh process and empty cache; warm: median of ${WARM_RUNS})\n`);
+console.log("| query | range | cold ms | warm ms | plain SQL ms | plain SQL ÷ cold |");
+console.log("|---|---|---:|---:|---:|---:|");
+for (const row of rows) console.log(row);
+if (firstEver !== undefined) console.log(`\nfirst query ever (building every month's summary): ${(firstEver / 1000).toFixed(1)} s`);
+if (ingest) console.log(`ingest while /domains?unique=true over the year runs in a loop: ${Math.round(ingest.rps)} events/s, p99 ${ingest.p99.toFixed(1)} ms`);
+console.log(`streaming the year as NDJSON: ${lines.toLocaleString("en")} events in ${streamSeconds.toFixed(1)} s (${Math.round(lines / streamSeconds).toLocaleString("en")} events/s), peak RSS ${streamRss.toFixed(0)} MB`);
