@@ -25,6 +25,9 @@ export function queryRoutes(store: Store, engine: QueryEngine) {
   const json = async (body: Promise<string>) => new Response(await body, { headers: JSON_TYPE });
 
   return new Elysia({ name: "query" })
+    // A first query over a long range builds month summaries and may take
+    // longer than the server's idle timeout, which would cut the connection.
+    .onBeforeHandle(({ request, server }) => server?.timeout(request, 0))
     .get("/:website", ({ params, query, request }) =>
       exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query)),
     )
