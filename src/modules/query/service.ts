@@ -5,22 +5,18 @@ import type { TimeRange } from "../../store/visit";
 import { formatTime, MAX_TIME } from "../../time";
 import { PROPERTIES, type Property } from "./model";
 
-interface Tally {
-  total: number;
-  unique: number;
-}
-
+/** Events, and distinct visitors (0 unless asked for). */
 export interface Count {
   total: number;
   unique: number;
 }
 
-export interface Breakdown extends Tally {
+export interface Breakdown extends Count {
   id: string;
   label: string;
 }
 
-export interface Bucket extends Tally {
+export interface Bucket extends Count {
   start: string;
   end: string;
 }
