@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import type { Subprocess } from "bun";
-import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { request, runCli, serverCommand, startServer, tempDir } from "./helpers/server";
+import { openPaths } from "./helpers/files";
 
 /**
  * Durability and concurrency, seen from outside: real server processes on
@@ -124,20 +125,6 @@ function integrity(file: string): string {
   } finally {
     db.close();
   }
-}
-
-/** The paths a process holds open; a removed file reads as "<path> (deleted)". */
-function openPaths(pid: number): string[] {
-  const dir = `/proc/${pid}/fd`;
-  const paths: string[] = [];
-  for (const fd of readdirSync(dir)) {
-    try {
-      paths.push(readlinkSync(join(dir, fd)));
-    } catch {
-      // Closed between listing and reading.
-    }
-  }
-  return paths;
 }
 
 const isShardFile = (path: string) => /(^|\/)analytics\.db( \(deleted\))?$/.test(path);

@@ -210,9 +210,6 @@ async function expectAliveAndWelcoming(server: TestServer) {
 
 const EVENT = { time: "2015-11-24T12:00:00Z", event: "download", path: "/README.md", ip: "10.0.0.1" };
 
-/** The contract's website-name rule, used only to be sure a generated name is a bad one. */
-const VALID_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-
 /** A small deterministic PRNG: the same seed gives the same requests. */
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

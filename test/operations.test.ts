@@ -10,6 +10,7 @@ import { Database } from "bun:sqlite";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, runCli, startServer, tempDir, type TestServer } from "./helpers/server";
+import { inspect } from "./helpers/files";
 
 /** The contract's table, exactly as the original Go service created it. */
 const ORIGINAL_TABLE =
@@ -69,16 +70,6 @@ function writeOriginalShard(root: string, site: string, month: string, rows: Row
     db.close();
   }
   return path;
-}
-
-/** Reads a shard without writing to it. */
-function inspect<T>(path: string, read: (db: Database) => T): T {
-  const db = new Database(path, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
 }
 
 function row(time: number, platform: string, n: number): Row {

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readlinkSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, type TestServer } from "./helpers/server";
+import { openPaths } from "./helpers/files";
 
 /**
  * These tests look at the server from the outside, as the operating system
@@ -10,20 +11,6 @@ import { request, startServer, type TestServer } from "./helpers/server";
 const onLinux = process.platform === "linux";
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "pageview", path: "/", ip: "10.0.0.1" };
-
-/** The paths the process holds open; a removed file reads as "<path> (deleted)". */
-function openPaths(pid: number): string[] {
-  const dir = `/proc/${pid}/fd`;
-  const paths: string[] = [];
-  for (const fd of readdirSync(dir)) {
-    try {
-      paths.push(readlinkSync(join(dir, fd)));
-    } catch {
-      // The descriptor was closed between listing and reading it.
-    }
-  }
-  return paths;
-}
 
 /** Open shard files: `analytics.db` itself, not its -wal and -shm companions. */
 function openShards(server: TestServer): string[] {

@@ -3,6 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "./helpers/server";
+import { inspect } from "./helpers/files";
 
 /** The contract's table, exactly as the original Go service created it. */
 const ORIGINAL_TABLE =
@@ -37,16 +38,6 @@ async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<T
   const server = await startServer(options);
   cleanups.push(() => server.stop());
   return server;
-}
-
-/** Reads a shard the running server also has open, without writing to it. */
-function inspect<T>(path: string, read: (db: Database) => T): T {
-  const db = new Database(path, { readonly: true });
-  try {
-    return read(db);
-  } finally {
-    db.close();
-  }
 }
 
 function columns(db: Database) {
