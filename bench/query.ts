@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, tempDir, type TestServer } from "../test/helpers/server";
 import { peakRssMb, postLoad } from "./lib";
+import { seededRandom } from "../test/helpers/random";
 
 const PER_MONTH = Number(process.env.BENCH_EVENTS_PER_MONTH ?? 1_000_000);
 const MONTHS = 12;
@@ -34,23 +35,13 @@ const monthEnd = (month: string) => {
   return d.getTime() / 1000 - 1;
 };
 
-/** A small deterministic generator, so every run measures the same data. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Zipf-like: low indexes far more often than high ones. */
 const skewed = (next: () => number, n: number) => Math.min(n - 1, Math.floor(n * next() ** 3));
 
 function makeDataSet(): void {
   console.log(`making the data set in ${dir} (once) …`);
   const t0 = performance.now();
-  const next = random(42);
+  const next = seededRandom(42);
   const countries = Array.from({ length: 150 }, (_, i) => String.fromCharCode(97 + (i % 26)) + String.fromCharCode(97 + Math.floor(i / 26)));
   months.forEach((month, m) => {
     const path = join(root, SITE, month, "analytics.db");

@@ -3,8 +3,9 @@ import { Database } from "bun:sqlite";
 import type { Subprocess } from "bun";
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { request, runCli, serverCommand, startServer, tempDir } from "./helpers/server";
+import { request, runCli, startServer, tempDir, type TestServer } from "./helpers/server";
 import { openPaths } from "./helpers/files";
+import { seededRandom } from "./helpers/random";
 
 /**
  * Durability and concurrency, seen from outside: real server processes on
@@ -29,54 +30,15 @@ afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Launched {
-  url: string;
-  pid: number;
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  output(): string;
-}
-
-/**
- * Like startServer, but keeps the process handle: the tests here need to know
- * when a killed server is really gone, and with which exit code a stopped one ended.
- */
-async function launch(root: string, args: string[] = []): Promise<Launched> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith("MA_") && name !== "PORT") env[name] = value;
-  }
-  const cwd = tempDir("ma-cwd-");
-  scratch.push(cwd);
-  const proc = Bun.spawn([...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, ...args], {
-    cwd,
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  spawned.add(proc);
-  let output = "";
-  const drain = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-  };
-  void drain(proc.stdout);
-  void drain(proc.stderr);
-
-  const deadline = Date.now() + 15_000;
-  let port: string | undefined;
-  while (!(port = /listening on http:\/\/[^\s]*?:(\d+)/.exec(output)?.[1])) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill("SIGKILL");
-      throw new Error(`server did not start (exit ${proc.exitCode}):\n${output}`);
-    }
-    await Bun.sleep(5);
-  }
-  return { url: `http://127.0.0.1:${port}`, pid: proc.pid, proc, output: () => output };
+/** A server whose process is tracked, so a test failing half-way never leaves it running. */
+async function launch(root: string, args: string[] = []): Promise<TestServer> {
+  const server = await startServer({ root, args });
+  spawned.add(server.proc);
+  return server;
 }
 
 /** SIGTERM, then the exit code. */
-async function terminate(server: Launched): Promise<number> {
+async function terminate(server: TestServer): Promise<number> {
   server.proc.kill("SIGTERM");
   return await server.proc.exited;
 }
@@ -88,16 +50,6 @@ async function inParallel(count: number, concurrency: number, task: (index: numb
     while (next < count) await task(next++);
   };
   await Promise.all(Array.from({ length: Math.min(count, concurrency) }, worker));
-}
-
-/** A small seeded generator: the same mix of requests on every run. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** RFC 3339 to the second, as the service answers times. */
@@ -166,7 +118,7 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
     const root = newRoot();
     const byPath = new Map<string, SentEvent>();
     const requests: SentRequest[] = [];
-    const rand = random(42);
+    const rand = seededRandom(42);
 
     for (let cycle = 0; cycle < 3; cycle++) {
       const server = await launch(root);
@@ -332,7 +284,7 @@ describe("concurrent writes give exact counts", () => {
       // Website w gets 5 + 10w events: 5, 15, …, 195; 2,000 in all, interleaved.
       const expected = Array.from({ length: 20 }, (_, w) => 5 + 10 * w);
       const order = expected.flatMap((n, w) => Array.from({ length: n }, () => w));
-      const rand = random(7);
+      const rand = seededRandom(7);
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
@@ -474,7 +426,7 @@ describe.skipIf(!onLinux)("many websites through a small pool", () => {
       // The pool filled up (so the count is real) and never went past its size.
       expect(seen.shards).toBe(POOL);
 
-      const rand = random(1000);
+      const rand = seededRandom(1000);
       const picks = new Set<number>();
       while (picks.size < 20) picks.add(Math.floor(rand() * WEBSITES));
       for (const i of picks) expect([i, await countOf(server.url, `w${i}.example`)]).toEqual([i, { total: 1, unique: 1 }]);

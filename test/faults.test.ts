@@ -26,6 +26,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { request, runCli, serverCommand, startServer, tempDir, type TestServer } from "./helpers/server";
+import { seededRandom } from "./helpers/random";
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -91,18 +92,6 @@ if (cannotMount) console.log(`faults: skipping the disk-full and read-only root 
 
 // ---------------------------------------------------------------------------
 // Small helpers
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const unix = (iso: string) => Date.parse(iso) / 1000;
 
@@ -443,7 +432,7 @@ test(
   async () => {
     const seed = Number(process.env.MA_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`kill -9 loop: seed ${seed} (replay with MA_FAULTS_SEED=${seed})`);
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const root = join(scratch("ma-faults-kill-"), "dbs");
 
     /** Paths answered 200: each must be stored exactly once. */
@@ -477,7 +466,7 @@ test(
 
         let killed = false;
         const clients = Array.from({ length: KILL_CLIENTS }, async (_, client) => {
-          const draw = seeded(seed ^ (round * 7919 + client * 104729 + 1));
+          const draw = seededRandom(seed ^ (round * 7919 + client * 104729 + 1));
           let n = 0;
           while (!killed) {
             const website = KILL_WEBSITES[Math.floor(draw() * KILL_WEBSITES.length)]!;

@@ -13,6 +13,7 @@ import { readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { request, startServer, type TestServer } from "./helpers/server";
+import { seededRandom } from "./helpers/random";
 
 // ---------------------------------------------------------------------------
 // Raw HTTP: the request goes out byte for byte as written here (fetch would
@@ -210,18 +211,6 @@ async function expectAliveAndWelcoming(server: TestServer) {
 
 const EVENT = { time: "2015-11-24T12:00:00Z", event: "download", path: "/README.md", ip: "10.0.0.1" };
 
-/** A small deterministic PRNG: the same seed gives the same requests. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Text spliced into generated JSON as it is (deep nesting, numbers JSON.stringify cannot write). */
 class RawJson {
   constructor(readonly text: string) {}
@@ -304,7 +293,7 @@ const BAD_QUERIES = [
 const EXTRA_QUERIES = ["interval=0", "interval=-5", "interval=1.5", "unique=maybe", "cache=%00", "access_token=x", "%ZZ", "&&&", "a=%", "start[]=x", "start="];
 
 function generateCases(seed: number, count: number): FuzzCase[] {
-  const rng = mulberry32(seed);
+  const rng = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
   const chance = (p: number) => rng() < p;

@@ -1,3 +1,4 @@
+import type { Subprocess } from "bun";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,6 +29,8 @@ export interface TestServer {
   url: string;
   root: string;
   pid: number;
+  /** The process itself: its exit code, the signal that ended it. */
+  proc: Subprocess;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
   stop(): Promise<void>;
@@ -75,6 +78,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     url: `http://127.0.0.1:${port}`,
     root,
     pid: proc.pid,
+    proc,
     output: () => output,
     async stop() {
       proc.kill("SIGTERM");
