@@ -6,28 +6,13 @@
  * proves the compiled binary as well (MA_TEST_SERVER).
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, runCli, startServer, tempDir, type TestServer } from "./helpers/server";
-import { inspect } from "./helpers/files";
-
-/** The contract's table, exactly as the original Go service created it. */
-const ORIGINAL_TABLE =
-  "CREATE TABLE visits (time INTEGER, event TEXT, path TEXT, ip TEXT, platform TEXT, refererDomain TEXT, countryCode TEXT)";
+import { inspect, writeOriginalShard, type VisitRow } from "./helpers/files";
 
 const WINDOWS_CHROME =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
-
-interface Row {
-  time: number;
-  event: string;
-  path: string;
-  ip: string;
-  platform: string;
-  refererDomain: string;
-  countryCode: string;
-}
 
 /** For tests that run several processes one after the other: a failure shows its assertion, not a timeout. */
 const SLOW = 20_000;
@@ -51,28 +36,7 @@ async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<T
   return server;
 }
 
-/** Creates a shard the way the original service left it: the bare table, rollback journal, no index. */
-function writeOriginalShard(root: string, site: string, month: string, rows: Row[]): string {
-  const dir = join(root, site, month);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "analytics.db");
-  const db = new Database(path, { create: true });
-  try {
-    db.run(ORIGINAL_TABLE);
-    const insert = db.prepare(
-      "INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
-    db.transaction(() => {
-      for (const r of rows) insert.run(r.time, r.event, r.path, r.ip, r.platform, r.refererDomain, r.countryCode);
-    })();
-    insert.finalize();
-  } finally {
-    db.close();
-  }
-  return path;
-}
-
-function row(time: number, platform: string, n: number): Row {
+function row(time: number, platform: string, n: number): VisitRow {
   return { time, event: "pageview", path: `/page/${n}`, ip: `10.0.0.${n}`, platform, refererDomain: "example.org", countryCode: "fr" };
 }
 
@@ -85,10 +49,10 @@ describe("migrating a data directory of the original service", () => {
   // 2015-11 and 2015-12, with the original's own platform names.
   const NOV = Date.UTC(2015, 10, 10) / 1000;
   const DEC = Date.UTC(2015, 11, 10) / 1000;
-  const november: Row[] = ["Microsoft Windows", "Microsoft Windows", "Microsoft Windows", "Apple Mac", "Apple Mac", "iPhone", "iPhone", "Linux", "Curl"].map(
+  const november: VisitRow[] = ["Microsoft Windows", "Microsoft Windows", "Microsoft Windows", "Apple Mac", "Apple Mac", "iPhone", "iPhone", "Linux", "Curl"].map(
     (platform, i) => row(NOV + i * 60, platform, i + 1),
   );
-  const december: Row[] = ["Microsoft Windows", "Microsoft Windows", "iPad", "iPad", "iPad", "Android", "Android", "Samsung", "Apple Mac"].map(
+  const december: VisitRow[] = ["Microsoft Windows", "Microsoft Windows", "iPad", "iPad", "iPad", "Android", "Android", "Samsung", "Apple Mac"].map(
     (platform, i) => row(DEC + i * 60, platform, i + 20),
   );
   // Microsoft Windows 5, Apple Mac 3, iPhone 2, iPad 3: 13 legacy names to rename.

@@ -3,11 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "./helpers/server";
-import { inspect } from "./helpers/files";
-
-/** The contract's table, exactly as the original Go service created it. */
-const ORIGINAL_TABLE =
-  "CREATE TABLE visits (time INTEGER, event TEXT, path TEXT, ip TEXT, platform TEXT, refererDomain TEXT, countryCode TEXT)";
+import { inspect, writeOriginalShard, type VisitRow } from "./helpers/files";
 
 const CONTRACT_COLUMNS = [
   { name: "time", type: "INTEGER" },
@@ -18,16 +14,6 @@ const CONTRACT_COLUMNS = [
   { name: "refererDomain", type: "TEXT" },
   { name: "countryCode", type: "TEXT" },
 ];
-
-interface Row {
-  time: number;
-  event: string;
-  path: string;
-  ip: string;
-  platform: string;
-  refererDomain: string;
-  countryCode: string;
-}
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -57,7 +43,7 @@ function hasTimeIndex(db: Database): boolean {
 }
 
 /** The table's columns in the order an answer lists a visit's fields. */
-const asVisit = (row: Row) => ({
+const asVisit = (row: VisitRow) => ({
   time: new Date(row.time * 1000).toISOString().slice(0, 19) + "Z",
   event: row.event,
   path: row.path,
@@ -67,30 +53,11 @@ const asVisit = (row: Row) => ({
   countryCode: row.countryCode,
 });
 
-/** Creates a shard the way the original service left it: the bare table, rollback journal, no index. */
-function writeOriginalShard(root: string, site: string, month: string, rows: Row[]): string {
-  const dir = join(root, site, month);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, "analytics.db");
-  const db = new Database(path, { create: true });
-  try {
-    db.run(ORIGINAL_TABLE);
-    const insert = db.prepare(
-      "INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    );
-    for (const r of rows) insert.run(r.time, r.event, r.path, r.ip, r.platform, r.refererDomain, r.countryCode);
-    insert.finalize();
-  } finally {
-    db.close();
-  }
-  return path;
-}
-
-const NOVEMBER: Row[] = [
+const NOVEMBER: VisitRow[] = [
   { time: 1448366400, event: "pageview", path: "/", ip: "1.1.1.1", platform: "Windows", refererDomain: "google.com", countryCode: "au" },
   { time: 1448370000, event: "download", path: "/README.md", ip: "2.2.2.2", platform: "Mac OS", refererDomain: "", countryCode: "fr" },
 ];
-const DECEMBER: Row[] = [
+const DECEMBER: VisitRow[] = [
   { time: 1449000000, event: "pageview", path: "/about", ip: "1.1.1.1", platform: "Linux", refererDomain: "github.com", countryCode: "au" },
   { time: 1449100000, event: "pageview", path: "/", ip: "3.3.3.3", platform: "Windows", refererDomain: "google.com", countryCode: "us" },
   { time: 1449200000, event: "signup", path: "/join", ip: "2.2.2.2", platform: "iOS", refererDomain: "", countryCode: "fr" },
@@ -167,7 +134,7 @@ describe("a data directory of the original service", () => {
       inspect(shard, (db) => {
         expect(columns(db)).toEqual(CONTRACT_COLUMNS);
         expect(hasTimeIndex(db)).toBe(true);
-        expect(db.query<Row, []>("SELECT * FROM visits ORDER BY time").all()).toEqual([...rows]);
+        expect(db.query<VisitRow, []>("SELECT * FROM visits ORDER BY time").all()).toEqual([...rows]);
       });
     }
 
