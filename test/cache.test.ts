@@ -178,4 +178,20 @@ describe("the result cache", () => {
       await small.stop();
     }
   });
+
+  test("a cache directory that cannot be made costs time, never answers", async () => {
+    const file = join(tempDir(), "a-file");
+    writeFileSync(file, "");
+    // Even root cannot make a directory below a regular file.
+    const server = await startServer({ args: ["--cache-directory", join(file, "cache")] });
+    try {
+      expect((await request(`${server.url}/nocache.example/bulk`, { body: { list: EVENTS } })).status).toBe(200);
+      for (let i = 0; i < 2; i++) {
+        const { status, body } = await request(`${server.url}/nocache.example/count`);
+        expect({ status, body }).toEqual({ status: 200, body: { total: 7, unique: 3 } });
+      }
+    } finally {
+      await server.stop();
+    }
+  });
 });

@@ -28,7 +28,11 @@ export class ResultCache {
     private readonly dir: string,
     private readonly maxBytes: number,
   ) {
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch {
+      // An unwritable cache directory only costs time: every query is then computed.
+    }
     this.bytes = this.files().reduce((sum, file) => sum + file.size, 0);
   }
 
@@ -96,7 +100,13 @@ export class ResultCache {
 
   private files(): { path: string; size: number; used: number }[] {
     const files: { path: string; size: number; used: number }[] = [];
-    for (const entry of readdirSync(this.dir, { withFileTypes: true, recursive: true })) {
+    let entries;
+    try {
+      entries = readdirSync(this.dir, { withFileTypes: true, recursive: true });
+    } catch {
+      return files;
+    }
+    for (const entry of entries) {
       if (!entry.isFile()) continue;
       const path = join(entry.parentPath, entry.name);
       const stat = statSync(path, { throwIfNoEntry: false });
