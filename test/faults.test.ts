@@ -659,9 +659,11 @@ test("SIGTERM during a bulk ingest: every request in flight is answered, the pro
   expect(exitCode).toBe(0);
   expect(exitMs).toBeLessThan(10_000);
   expect(stoppedIn).toBeDefined();
-  // Each request: a 200 for all its events, or a connection refused because it came after the listener closed.
+  // Each request: a 200 for all its events, or a connection refused because it came after the listener
+  // closed. One the kernel had queued but the service had not yet taken is reset when the listener closes:
+  // also never seen by the service, and counted below as not stored. The streamed ones were in flight: 200 only.
   const bad = results.filter((o) =>
-    "status" in o ? o.status !== 200 || o.inserted !== EVENTS : o.request < STREAMED || !/ConnectionRefused|ECONNREFUSED/i.test(o.error),
+    "status" in o ? o.status !== 200 || o.inserted !== EVENTS : o.request < STREAMED || !/ConnectionRefused|ECONNREFUSED|ECONNRESET/i.test(o.error),
   );
   expect(bad).toEqual([]);
 
