@@ -6,7 +6,6 @@ import { retentionStart } from "../../store/retention";
 import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules } from "./model";
 import type { IngestService } from "./service";
 
-
 /**
  * The write routes. Each reads its body once, checks every event in it, and
  * only then writes: an invalid item means nothing of the request is stored.
