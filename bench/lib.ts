@@ -1,6 +1,7 @@
 /** Shared by the benchmarks: a wrk driver, and readings of a process from /proc. */
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { openPaths } from "../test/helpers/files";
 
 export interface LoadResult {
   requestsPerSecond: number;
@@ -54,13 +55,5 @@ export function peakRssMb(pid: number): number {
 
 /** How many shard files (`analytics.db`, not their -wal and -shm) a process holds open. */
 export function openShardFiles(pid: number): number {
-  let count = 0;
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      if (readlinkSync(`/proc/${pid}/fd/${fd}`).endsWith("analytics.db")) count++;
-    } catch {
-      // Closed while we looked.
-    }
-  }
-  return count;
+  return openPaths(pid).filter((path) => path.endsWith("analytics.db")).length;
 }

@@ -33,11 +33,15 @@ export function monthsInRange(root: string, website: string, range: TimeRange): 
     .sort();
 }
 
-function overlaps(month: string, { start, end }: TimeRange): boolean {
+/** The first and last second of a `YYYY-MM` month, UTC. */
+export function monthBounds(month: string): { first: number; last: number } {
   const year = Number(month.slice(0, 4));
   const index = Number(month.slice(5, 7)) - 1;
-  const first = Date.UTC(year, index, 1) / 1000;
-  const last = Date.UTC(year, index + 1, 1) / 1000 - 1;
+  return { first: Date.UTC(year, index, 1) / 1000, last: Date.UTC(year, index + 1, 1) / 1000 - 1 };
+}
+
+function overlaps(month: string, { start, end }: TimeRange): boolean {
+  const { first, last } = monthBounds(month);
   return (start === undefined || last >= start) && (end === undefined || first <= end);
 }
 

@@ -1,4 +1,5 @@
 import { countryName } from "../../enrich/countries";
+import { monthBounds } from "../../store/layout";
 import type { TransientShards } from "../../store/shard-source";
 import { SUMMARY_DIMENSIONS } from "../../store/summary";
 import type { TimeRange } from "../../store/visit";
@@ -118,10 +119,8 @@ function fromSummary(shards: TransientShards, website: string, month: string, sq
 }
 
 function coversMonth({ start, end }: TimeRange, month: string): boolean {
-  const first = Date.parse(`${month}-01T00:00:00Z`) / 1000;
-  const next = new Date(first * 1000);
-  next.setUTCMonth(next.getUTCMonth() + 1);
-  return (start === undefined || start <= first) && (end === undefined || end >= next.getTime() / 1000 - 1);
+  const { first, last } = monthBounds(month);
+  return (start === undefined || start <= first) && (end === undefined || end >= last);
 }
 
 export function count(shards: TransientShards, website: string, range: TimeRange): Count {
