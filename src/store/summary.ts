@@ -1,119 +1,169 @@
 import { Database } from "bun:sqlite";
-import { rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { fold } from "./summary-fold";
+import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
-/** Beside each month's analytics.db: what queries of whole months read instead of its rows. */
-export const SUMMARY_FILE = "summary.db";
+/** The events of one group, and (when asked for) its visitors as a set of the month's ids. */
+export interface VisitorSet {
+  hits: number;
+  ids?: Uint32Array;
+}
 
-/** The groupings a summary keeps, by number; 0 is every event of the month. */
-export const SUMMARY_DIMENSIONS = ["''", "IFNULL(countryCode, '')", "IFNULL(platform, '')", "IFNULL(refererDomain, '')", "IFNULL(event, '')"] as const;
+export interface ValueSet extends VisitorSet {
+  value: string;
+}
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS meta (watermark INTEGER NOT NULL);
-  CREATE TABLE IF NOT EXISTS visitors (dim INTEGER, value TEXT, ip TEXT, hits INTEGER,
-    PRIMARY KEY (dim, value, ip)) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS day_visitors (day INTEGER, ip TEXT, hits INTEGER,
-    PRIMARY KEY (day, ip)) WITHOUT ROWID;
-`;
+export interface DaySet extends ValueSet {
+  day: number;
+}
+
+export interface KeyedSet extends VisitorSet {
+  key: string | number;
+}
 
 /**
- * A month's distinct visitors, per value of each grouping and per day, with
- * their event counts. A year of a busy website has a million events a month
- * but some tens of thousands of visitors: exact unique counts over whole
- * months read these instead of the rows, and merge visitors across months.
+ * A month's distinct visitors, per value of each grouping, for the whole
+ * month and for each day. A busy month has a million events but some tens
+ * of thousands of visitors: exact unique counts read these sets instead of
+ * the rows, and merge them across months (see modules/query/visitor-space).
  *
- * The summary follows its shard by rowid: rows are only ever appended, so
- * the rows after the watermark are folded in before each use, which keeps a
- * live month current at the cost of its new rows only, and takes a backfill
- * into an old month in. It lives in a file of its own, written only by the
- * query worker, so building it never holds the lock the writer needs.
- * Being derived, a summary that cannot be read is deleted and built again.
+ * The summary follows its shard by rowid: rows are only ever appended, so the
+ * rows after the watermark are folded in before each use, which keeps a live
+ * month current at the cost of its new rows only, and takes a backfill into
+ * an old month in. Reads see the shard as of the watermark, so sets and rows
+ * agree. It lives in a file of its own, written only by the query worker, so
+ * building it never holds the lock the writer needs. Being derived, a
+ * summary that cannot be read is deleted and built again.
  */
 export class MonthSummary {
-  private constructor(private readonly db: Database) {}
+  private constructor(
+    private readonly db: Database,
+    private readonly watermark: number,
+  ) {}
 
   /** Opens (or builds) the summary beside `shardPath`, brought up to the shard's last row. */
   static open(shardPath: string): MonthSummary {
-    const path = join(dirname(shardPath), SUMMARY_FILE);
     try {
-      return MonthSummary.openAt(path, shardPath);
+      return MonthSummary.openAt(shardPath);
     } catch {
       removeSummary(shardPath);
-      return MonthSummary.openAt(path, shardPath);
+      return MonthSummary.openAt(shardPath);
     }
   }
 
-  private static openAt(path: string, shardPath: string): MonthSummary {
-    const db = new Database(path, { create: true, strict: true });
+  private static openAt(shardPath: string): MonthSummary {
+    const db = new Database(join(dirname(shardPath), SUMMARY_FILE), { create: true, strict: true });
     try {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
       db.run("PRAGMA synchronous = OFF");
       db.run("PRAGMA busy_timeout = 5000");
-      db.exec(SCHEMA);
-      fold(db, shardPath);
-      return new MonthSummary(db);
+      if (db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version !== SUMMARY_FORMAT) {
+        if (db.query("SELECT 1 FROM sqlite_schema").get()) throw new Error("a summary of another format");
+        db.exec(SUMMARY_SCHEMA);
+      }
+      db.query("ATTACH ?1 AS shard").run(shardPath);
+      const rewrites = db.query<{ user_version: number }, []>("PRAGMA shard.user_version").get()!.user_version;
+      const source = `${statSync(shardPath).ino}:${rewrites}`;
+      return new MonthSummary(db, bringUpToDate(db, source));
     } catch (error) {
       db.close(true);
       throw error;
     }
   }
 
-  all<Row>(sql: string, ...params: (string | number)[]): Row[] {
-    return this.db.query<Row, (string | number)[]>(sql).all(...params);
+  /** Sets of the whole month, one for each value of dimension `dim`. */
+  monthSets(dim: number, withIds: boolean): ValueSet[] {
+    const rows = this.db
+      .query<{ value: string; hits: number; ids?: Uint8Array }, [number]>(
+        `SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1`,
+      )
+      .all(dim);
+    return rows.map(({ value, hits, ids }) => ({ value, hits, ids: ids && fromBlob(ids) }));
   }
 
-  /** Releases the file now (see Shard.close). */
+  /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim`. */
+  daySets(dim: number, firstDay: number, lastDay: number, withIds: boolean): DaySet[] {
+    const rows = this.db
+      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, [number, number, number]>(
+        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3`,
+      )
+      .all(dim, firstDay, lastDay);
+    return rows.map(({ day, value, hits, ids }) => ({ day, value, hits, ids: ids && fromBlob(ids) }));
+  }
+
+  /**
+   * Sets from the shard's rows between `start` and `end` (inclusive), grouped
+   * by `key`, an SQL expression over `visits` in which `?3` is `interval`.
+   */
+  rowSets(key: string, interval: number, start: number, end: number, withIds: boolean): KeyedSet[] {
+    const range = "rowid <= ?4 AND time >= ?1 AND time <= ?2";
+    const params: [number, number, number, number] = [start, end, interval, this.watermark];
+    if (!withIds) {
+      return this.db
+        .query<{ key: string | number; hits: number }, typeof params>(
+          `SELECT ${key} AS key, COUNT(*) AS hits FROM shard.visits WHERE ${range} GROUP BY 1`,
+        )
+        .all(...params);
+    }
+    // Grouped by ip before the join, so each distinct (key, ip) is looked up once, not each row.
+    const pairs = this.db
+      .query<unknown, typeof params>(
+        `SELECT g.key, g.hits, v.id FROM (
+           SELECT ${key} AS key, CAST(IFNULL(ip, '') AS TEXT) AS ip, COUNT(*) AS hits
+           FROM shard.visits WHERE ${range} GROUP BY 1, 2) AS g
+         JOIN visitors AS v ON v.ip = g.ip`,
+      )
+      .values(...params) as [string | number, number, number][];
+    const sets = new Map<string | number, { hits: number; ids: number[] }>();
+    for (const [key, hits, id] of pairs) {
+      let set = sets.get(key);
+      if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
+      set.hits += hits;
+      set.ids.push(id);
+    }
+    return Array.from(sets, ([key, { hits, ids }]) => ({ key, hits, ids: Uint32Array.from(ids) }));
+  }
+
+  /** Each visitor's ip, at the index of its id, to put the visitors of several months in one space. */
+  visitors(): string[] {
+    const ips: string[] = [];
+    const rows = this.db.query("SELECT id, ip FROM visitors").values() as [number, string][];
+    for (const [id, ip] of rows) ips[id] = ip;
+    return ips;
+  }
+
+  /** One more than the highest id: the sets' ids lie below it. */
+  idBound(): number {
+    return this.db.query<{ top: number }, []>("SELECT IFNULL(max(id), 0) + 1 AS top FROM visitors").get()!.top;
+  }
+
+  /** Releases the files now (see Shard.close). */
   close(): void {
     this.db.close(true);
   }
+}
+
+/**
+ * Folds in the shard's new rows and returns the watermark. A summary made from
+ * another file at this path, or from before a rewrite in place, starts again.
+ */
+function bringUpToDate(db: Database, source: string): number {
+  const meta = db.query<{ source: string; watermark: number }, []>("SELECT source, watermark FROM meta").get();
+  if (meta?.source !== source) {
+    db.transaction(() => {
+      for (const table of ["meta", "visitors", "month_sets", "day_sets"]) db.run(`DELETE FROM ${table}`);
+      db.query("INSERT INTO meta (source, watermark) VALUES (?1, 0)").run(source);
+    })();
+  }
+  const watermark = meta?.source === source ? meta.watermark : 0;
+  const top = db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits").get()!.top;
+  if (top > watermark) fold(db, watermark, top);
+  return Math.max(top, watermark);
 }
 
 /** Deletes the summary beside `shardPath`, when its shard is rewritten in place. */
 export function removeSummary(shardPath: string): void {
   const path = join(dirname(shardPath), SUMMARY_FILE);
   for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
-}
-
-/** Adds the shard's rows after the watermark, in one transaction that also moves the watermark. */
-function fold(db: Database, shardPath: string): void {
-  db.prepare("ATTACH ? AS shard").run(shardPath);
-  try {
-    db.transaction(() => {
-      const watermark = db.query<{ w: number }, []>("SELECT watermark AS w FROM meta").get()?.w ?? 0;
-      const top = once(db, "SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits", [])[0] as { top: number };
-      if (top.top <= watermark) return;
-      const rows = "FROM shard.visits WHERE rowid > ?1 AND rowid <= ?2";
-      const range = [watermark, top.top];
-      SUMMARY_DIMENSIONS.forEach((expression, dim) => {
-        once(
-          db,
-          `INSERT INTO visitors (dim, value, ip, hits)
-           SELECT ${dim}, ${expression}, IFNULL(ip, ''), COUNT(*) ${rows} GROUP BY 2, 3
-           ON CONFLICT (dim, value, ip) DO UPDATE SET hits = hits + excluded.hits`,
-          range,
-        );
-      });
-      once(
-        db,
-        `INSERT INTO day_visitors (day, ip, hits)
-         SELECT (time / 86400) * 86400, IFNULL(ip, ''), COUNT(*) ${rows} GROUP BY 1, 2
-         ON CONFLICT (day, ip) DO UPDATE SET hits = hits + excluded.hits`,
-        range,
-      );
-      db.run("DELETE FROM meta");
-      db.prepare("INSERT INTO meta (watermark) VALUES (?)").run(top.top);
-    })();
-  } finally {
-    db.run("DETACH shard");
-  }
-}
-
-/** Runs a statement on the attached shard and finalizes it: a cached one would keep DETACH from working. */
-function once(db: Database, sql: string, params: number[]): unknown[] {
-  const statement = db.prepare(sql);
-  try {
-    return statement.all(...params);
-  } finally {
-    statement.finalize();
-  }
 }

@@ -1,10 +1,13 @@
 import { countryName } from "../../enrich/countries";
 import { monthBounds } from "../../store/layout";
+import type { Shard } from "../../store/shard";
 import type { TransientShards } from "../../store/shard-source";
-import { SUMMARY_DIMENSIONS } from "../../store/summary";
+import type { MonthSummary } from "../../store/summary";
+import { DAY, SUMMARY_DIMENSIONS } from "../../store/summary-format";
 import type { TimeRange } from "../../store/visit";
-import { formatTime, MAX_TIME } from "../../time";
+import { formatTime } from "../../time";
 import { PROPERTIES, type Property } from "./model";
+import { addSet, combine, type Key, monthPart, type MonthPart } from "./visitor-space";
 
 /** Events, and distinct visitors (0 unless asked for). */
 export interface Count {
@@ -22,105 +25,128 @@ export interface Bucket extends Count {
   end: string;
 }
 
-const RANGE = "time >= ?1 AND time <= ?2";
-const DAY = 86_400;
-
-/** How to group events: over a shard's rows, and (when it can) over a whole month's summary. */
+/** How to group events. */
 interface Grouping {
-  /** An SQL expression over `visits`; `?3` is `params[0]`. */
+  /** The summary dimension whose sets it reads. */
+  dim: number;
+  /** The group of a row, as SQL over `visits`; `?3` is `interval`. */
   key: string;
-  params?: number[];
-  /** Reads of a month summary, as rows of {k, n} with `visitor` (an ip) or `u` (a unique count). */
-  summary?: { unique: string; total: string; params: number[] };
+  interval: number;
+  /** A whole month's sets give the month's groups. */
+  wholeMonths: boolean;
+  /** The group of a day's set, when days' sets give groups. */
+  ofDay?: (day: number, value: string) => Key;
+  /** One group can hold events of two months, whose visitors then need one id space. */
+  crossesMonths: boolean;
 }
 
-interface Row {
-  k: string | number;
-  n: number;
-  visitor?: string;
-  /** Distinct visitors counted already; only where the group cannot span months. */
-  u?: number;
+/** The part of the range that falls in one month. */
+interface Span {
+  from: number;
+  to: number;
+  wholeMonth: boolean;
 }
 
 /**
  * Counts events of a website in a range, grouped as `grouping` says.
  *
  * Unique visitors must be exact over the whole range, and a visitor seen in two
- * months is one visitor: so each month gives its distinct (group, ip) pairs and
- * the sets are merged here, never summed per month. A month the range covers
- * whole is read from its summary (some tens of thousands of visitors, not a
- * million rows); a month it cuts is read from its rows, by the time index.
+ * months is one visitor: so each month gives its groups' sets of visitors and
+ * the sets are united across months, never their sizes summed. Each month is
+ * read from its summary: the month's sets when the range covers it whole,
+ * else its whole days' sets, and rows only for the hours at either edge.
  */
 function tally(shards: TransientShards, website: string, range: TimeRange, grouping: Grouping, unique: boolean) {
-  const rawSql = unique
-    ? `SELECT ${grouping.key} AS k, IFNULL(ip, '') AS visitor, COUNT(*) AS n FROM visits WHERE ${RANGE} GROUP BY k, visitor`
-    : `SELECT ${grouping.key} AS k, COUNT(*) AS n FROM visits WHERE ${RANGE} GROUP BY k`;
-  const rawParams = [range.start ?? 0, range.end ?? MAX_TIME, ...(grouping.params ?? [])];
-  const groups = new Map<string | number, { total: number; visitors: Set<string>; counted: number }>();
-  const add = (rows: Row[]) => {
-    for (const row of rows) {
-      let group = groups.get(row.k);
-      if (!group) groups.set(row.k, (group = { total: 0, visitors: new Set(), counted: 0 }));
-      group.total += row.n;
-      if (row.visitor !== undefined) group.visitors.add(row.visitor);
-      if (row.u !== undefined) group.counted += row.u;
+  const months = shards.months(website, range);
+  const oneSpace = unique && months.length > 1 && grouping.crossesMonths;
+  const parts = months.map((month) => {
+    const span = spanOf(range, month);
+    try {
+      return shards.withSummary(website, month, (summary) => fromSummary(summary, span, grouping, unique, oneSpace));
+    } catch {
+      // A full disk or a read-only root keeps the summary from being written:
+      // it only saves time, and the shard's rows give the same answer.
+      return shards.withShard(website, month, (shard) => fromRows(shard, span, grouping, unique));
     }
-  };
-
-  for (const month of shards.months(website, range)) {
-    const summary = grouping.summary;
-    const summarized = summary && coversMonth(range, month) ? fromSummary(shards, website, month, unique ? summary.unique : summary.total, summary.params) : undefined;
-    add(summarized ?? shards.withShard(website, month, (shard) => shard.all<Row>(rawSql, ...rawParams)));
-  }
-
-  return Array.from(groups, ([k, { total, visitors, counted }]) => ({ k, total, unique: unique ? visitors.size + counted : 0 }));
+  });
+  return combine(parts);
 }
 
-/** A breakdown's (or the count's) grouping: summary dimension `dim` is the same expression. */
-function byDimension(dim: number): Grouping {
-  return {
-    key: SUMMARY_DIMENSIONS[dim]!,
-    summary: {
-      unique: "SELECT value AS k, ip AS visitor, hits AS n FROM visitors WHERE dim = ?1",
-      total: "SELECT value AS k, SUM(hits) AS n FROM visitors WHERE dim = ?1 GROUP BY value",
-      params: [dim],
-    },
-  };
-}
-
-/** Buckets of `interval` seconds; whole days can come from summaries, shorter ones only from rows. */
-function byInterval(interval: number): Grouping {
-  const grouping: Grouping = { key: "(time / ?3) * ?3", params: [interval] };
-  if (interval === DAY) {
-    // A day lies in one month, so each day's count of visitors is already exact.
-    const sql = "SELECT day AS k, SUM(hits) AS n, COUNT(*) AS u FROM day_visitors GROUP BY day";
-    grouping.summary = { unique: sql, total: sql, params: [] };
-  } else if (interval % DAY === 0) {
-    grouping.summary = {
-      unique: "SELECT (day / ?1) * ?1 AS k, ip AS visitor, SUM(hits) AS n FROM day_visitors GROUP BY k, ip",
-      total: "SELECT (day / ?1) * ?1 AS k, SUM(hits) AS n FROM day_visitors GROUP BY k",
-      params: [interval],
-    };
-  }
-  return grouping;
-}
-
-/**
- * A month's rows from its summary; undefined when the summary cannot be had
- * (a full disk or a read-only root keeps it from being written): it only
- * saves time, and the shard's rows give the same answer.
- */
-function fromSummary(shards: TransientShards, website: string, month: string, sql: string, params: number[]): Row[] | undefined {
-  try {
-    return shards.withSummary(website, month, (summary) => summary.all<Row>(sql, ...params));
-  } catch {
-    return undefined;
-  }
-}
-
-function coversMonth({ start, end }: TimeRange, month: string): boolean {
+function spanOf({ start, end }: TimeRange, month: string): Span {
   const { first, last } = monthBounds(month);
-  return (start === undefined || start <= first) && (end === undefined || end >= last);
+  const from = Math.max(start ?? first, first);
+  const to = Math.min(end ?? last, last);
+  return { from, to, wholeMonth: from === first && to === last };
+}
+
+function fromSummary(summary: MonthSummary, span: Span, grouping: Grouping, unique: boolean, oneSpace: boolean): MonthPart {
+  const part = monthPart(summary.idBound(), oneSpace ? summary.visitors() : undefined);
+  if (span.wholeMonth && grouping.wholeMonths) {
+    for (const set of summary.monthSets(grouping.dim, unique)) addSet(part, set.value, set);
+    return part;
+  }
+  const rows = (from: number, to: number) => {
+    for (const set of summary.rowSets(grouping.key, grouping.interval, from, to, unique)) addSet(part, set.key, set);
+  };
+  const firstDay = Math.ceil(span.from / DAY) * DAY;
+  const afterDays = Math.floor((span.to + 1) / DAY) * DAY;
+  const { ofDay } = grouping;
+  if (!ofDay || firstDay >= afterDays) {
+    rows(span.from, span.to);
+    return part;
+  }
+  for (const set of summary.daySets(grouping.dim, firstDay, afterDays - DAY, unique)) addSet(part, ofDay(set.day, set.value), set);
+  if (span.from < firstDay) rows(span.from, firstDay - 1);
+  if (afterDays <= span.to) rows(afterDays, span.to);
+  return part;
+}
+
+/** The month's groups from its rows alone, its visitors numbered as they come. */
+function fromRows(shard: Shard, span: Span, grouping: Grouping, unique: boolean): MonthPart {
+  const where = "FROM visits WHERE time >= ?1 AND time <= ?2";
+  const params = grouping.interval ? [span.from, span.to, grouping.interval] : [span.from, span.to];
+  if (!unique) {
+    const part = monthPart(0);
+    for (const { key, hits } of shard.all<{ key: Key; hits: number }>(`SELECT ${grouping.key} AS key, COUNT(*) AS hits ${where} GROUP BY 1`, ...params)) {
+      addSet(part, key, { hits });
+    }
+    return part;
+  }
+  const rows = shard.all<{ key: Key; ip: string; hits: number }>(
+    `SELECT ${grouping.key} AS key, CAST(IFNULL(ip, '') AS TEXT) AS ip, COUNT(*) AS hits ${where} GROUP BY 1, 2`,
+    ...params,
+  );
+  const ids = new Map<string, number>();
+  const sets = new Map<Key, { hits: number; ids: number[] }>();
+  for (const { key, ip, hits } of rows) {
+    let id = ids.get(ip);
+    if (id === undefined) ids.set(ip, (id = ids.size));
+    let set = sets.get(key);
+    if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
+    set.hits += hits;
+    set.ids.push(id);
+  }
+  const part = monthPart(ids.size, Array.from(ids.keys()));
+  for (const [key, { hits, ids }] of sets) addSet(part, key, { hits, ids: Uint32Array.from(ids) });
+  return part;
+}
+
+/** A breakdown's (or the count's) grouping: by the values of summary dimension `dim`. */
+function byDimension(dim: number): Grouping {
+  return { dim, key: SUMMARY_DIMENSIONS[dim]!, interval: 0, wholeMonths: true, ofDay: (_, value) => value, crossesMonths: true };
+}
+
+/** Buckets of `interval` seconds aligned on the epoch: from days' sets when they are whole days. */
+function byInterval(interval: number): Grouping {
+  return {
+    dim: 0,
+    key: "(time / ?3) * ?3",
+    interval,
+    wholeMonths: false,
+    ofDay: interval % DAY === 0 ? (day) => day - (day % interval) : undefined,
+    // Months begin at midnight UTC, so a bucket that divides a day lies in one month.
+    crossesMonths: DAY % interval !== 0,
+  };
 }
 
 export function count(shards: TransientShards, website: string, range: TimeRange): Count {
@@ -130,8 +156,8 @@ export function count(shards: TransientShards, website: string, range: TimeRange
 
 export function breakdown(shards: TransientShards, website: string, range: TimeRange, property: Property, unique: boolean): Breakdown[] {
   return tally(shards, website, range, byDimension(PROPERTIES[property]), unique)
-    .map(({ k, total, unique }) => {
-      const id = String(k);
+    .map(({ key, total, unique }) => {
+      const id = String(key);
       return { id, label: property === "countries" ? countryName(id) : id, total, unique };
     })
     .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -140,7 +166,7 @@ export function breakdown(shards: TransientShards, website: string, range: TimeR
 /** Buckets of `interval` seconds aligned on the Unix epoch; only those with events. */
 export function series(shards: TransientShards, website: string, range: TimeRange, interval: number, unique: boolean): Bucket[] {
   return tally(shards, website, range, byInterval(interval), unique)
-    .map(({ k, total, unique }) => ({ start: Number(k), total, unique }))
+    .map(({ key, total, unique }) => ({ start: Number(key), total, unique }))
     .sort((a, b) => a.start - b.start)
     .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(start + interval), total, unique }));
 }

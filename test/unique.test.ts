@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { seededRandom } from "./helpers/random";
+import { request, startServer, type TestServer } from "./helpers/server";
+
+/**
+ * Every answer checked against a count made here over the events the service
+ * stored, on random ranges: ranges that cover months whole, cut them at a
+ * day's edge or inside a day, and span month ends; with visitors who come
+ * back across months. Events arrive in rounds, some into months already
+ * queried, so the month summaries are checked as they follow their shards.
+ */
+const SEED = Number(process.env.UNIQUE_SEED ?? 7);
+const next = seededRandom(SEED);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+
+const DAY = 86_400;
+const FIRST = Date.UTC(2016, 0, 1) / 1000;
+const END = Date.UTC(2016, 3, 1) / 1000;
+const VISITORS = Array.from({ length: 80 }, (_, i) => `10.1.${i >> 4}.${i & 15}`);
+const COUNTRIES = ["fr", "de", "it", "es"];
+
+interface Stored {
+  time: number;
+  ip: string;
+  event: string;
+  platform: string;
+  refererDomain: string;
+  countryCode: string;
+}
+
+function randomTime(): number {
+  // A third of events on a day's or a month's first or last second.
+  const time = FIRST + Math.floor(next() * (END - FIRST));
+  const edge = next();
+  if (edge < 0.15) return time - (time % DAY);
+  if (edge < 0.3) return time - (time % DAY) + DAY - 1;
+  if (edge < 0.33) return pick([Date.UTC(2016, 1, 1), Date.UTC(2016, 2, 1)]) / 1000 - pick([0, 1]);
+  return time;
+}
+
+function randomEvent() {
+  return {
+    time: randomTime(),
+    ip: pick(VISITORS),
+    event: pick(["view", "click", "signup"]),
+    platform: pick(["Linux", "Mac", "Windows", ""]),
+    refererDomain: pick(["a.example", "b.example", "c.example", ""]),
+    countryCode: pick(COUNTRIES),
+  };
+}
+
+function randomBound(): number {
+  const time = FIRST - DAY + Math.floor(next() * (END - FIRST + 2 * DAY));
+  const kind = next();
+  if (kind < 0.3) return time - (time % DAY);
+  if (kind < 0.45) return time - (time % DAY) - 1;
+  return time;
+}
+
+function randomRange(): { start?: number; end?: number } {
+  const kind = next();
+  if (kind < 0.1) return {};
+  if (kind < 0.2) return { start: randomBound() };
+  if (kind < 0.3) return { end: randomBound() };
+  const [a, b] = [randomBound(), randomBound()].sort((x, y) => x - y);
+  return { start: a, end: b };
+}
+
+let server: TestServer;
+let stored: Stored[] = [];
+
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.stop());
+
+async function ingest(count: number): Promise<void> {
+  const list = Array.from({ length: count }, randomEvent);
+  expect((await request(`${server.url}/site.example/bulk`, { body: { list } })).status).toBe(200);
+  const response = await fetch(`${server.url}/site.example?format=ndjson`);
+  stored = (await response.text())
+    .trimEnd()
+    .split("\n")
+    .map((line) => {
+      const event = JSON.parse(line);
+      return { ...event, time: Date.parse(event.time) / 1000 };
+    });
+}
+
+function inRange(range: { start?: number; end?: number }): Stored[] {
+  return stored.filter(({ time }) => (range.start === undefined || time >= range.start) && (range.end === undefined || time <= range.end));
+}
+
+function grouped(events: Stored[], keyOf: (event: Stored) => string | number) {
+  const groups = new Map<string | number, { total: number; visitors: Set<string> }>();
+  for (const event of events) {
+    const key = keyOf(event);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { total: 0, visitors: new Set() }));
+    group.total++;
+    group.visitors.add(event.ip);
+  }
+  return groups;
+}
+
+function query(range: { start?: number; end?: number }, extra = ""): string {
+  const params = [
+    range.start === undefined ? "" : `start=${range.start}`,
+    range.end === undefined ? "" : `end=${range.end}`,
+    extra,
+  ].filter(Boolean);
+  return params.length ? `?${params.join("&")}` : "";
+}
+
+async function get(path: string): Promise<any> {
+  const { status, body } = await request(`${server.url}/site.example${path}`);
+  expect(status, path).toBe(200);
+  return body;
+}
+
+const PROPERTIES = { countries: "countryCode", platforms: "platform", domains: "refererDomain", events: "event" } as const;
+const INTERVALS = [3_600, DAY, 7 * DAY, 30 * DAY, 90_000];
+
+async function checkRange(range: { start?: number; end?: number }): Promise<void> {
+  const events = inRange(range);
+  const everyone = grouped(events, () => "");
+  expect(await get(`/count${query(range)}`)).toEqual({ total: events.length, unique: everyone.get("")?.visitors.size ?? 0 });
+
+  for (const [property, field] of Object.entries(PROPERTIES)) {
+    const unique = next() < 0.7;
+    const path = `/${property}${query(range, `unique=${unique}`)}`;
+    const answer: { id: string; total: number; unique: number }[] = (await get(path)).list;
+    const expected = grouped(events, (event) => event[field]);
+    expect(Object.fromEntries(answer.map(({ id, total, unique }) => [id, { total, unique }])), path).toEqual(
+      Object.fromEntries(Array.from(expected, ([id, { total, visitors }]) => [id, { total, unique: unique ? visitors.size : 0 }])),
+    );
+  }
+
+  const interval = pick(INTERVALS);
+  const path = `/time${query(range, `interval=${interval}&unique=true`)}`;
+  const answer: { start: string; total: number; unique: number }[] = (await get(path)).list;
+  const expected = grouped(events, ({ time }) => time - (time % interval));
+  expect(
+    Object.fromEntries(answer.map(({ start, total, unique }) => [Date.parse(start) / 1000, { total, unique }])),
+    path,
+  ).toEqual(Object.fromEntries(Array.from(expected, ([start, { total, visitors }]) => [start, { total, unique: visitors.size }])));
+}
+
+describe(`unique visitors over random ranges (UNIQUE_SEED=${SEED})`, () => {
+  for (const [round, count] of [600, 300, 300].entries()) {
+    test(`round ${round + 1}: ${count} more events, then 30 random ranges`, async () => {
+      await ingest(count);
+      for (let i = 0; i < 30; i++) await checkRange(randomRange());
+    });
+  }
+});
