@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Database } from "bun:sqlite";
+import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "./helpers/server";
 
@@ -88,6 +89,49 @@ describe("answers across months, from month summaries", () => {
     writeFileSync(summary, "not a database at all");
     expect(JSON.parse(await text("/site.example/count?start=2016-11-01T00:00:00Z&end=2016-11-30T23:59:59Z"))).toEqual({ total: 2, unique: 2 });
     expect(statSync(summary).size).toBeGreaterThan(100);
+  });
+
+  test("a summary of another format is rebuilt", async () => {
+    const summary = join(server.root, "site.example", "2016-12", "summary.db");
+    rmSync(summary);
+    const old = new Database(summary);
+    old.run("CREATE TABLE visitors (dim INTEGER, value TEXT, ip TEXT, hits INTEGER)");
+    old.run("INSERT INTO visitors VALUES (0, '', '10.9.9.9', 1000)");
+    old.close();
+    expect(JSON.parse(await text("/site.example/count?start=2016-12-01T00:00:00Z&end=2016-12-31T23:59:59Z"))).toEqual({ total: 2, unique: 2 });
+    const rebuilt = new Database(summary, { readonly: true });
+    expect(rebuilt.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
+    rebuilt.close();
+  });
+
+  test("a summary made from another shard file is not used for the one now there", async () => {
+    const root = join(tempDir(), "dbs");
+    const month = join(root, "swap.example", "2016-10");
+    const first = await startServer({ root });
+    expect((await request(`${first.url}/swap.example/bulk`, { body: { list: EVENTS.slice(0, 2) } })).status).toBe(200);
+    await first.stop();
+    // The shard as it was, then two more events in the month and a summary that counts them.
+    copyFileSync(join(month, "analytics.db"), join(root, "earlier.db"));
+    const second = await startServer({ root });
+    try {
+      expect((await request(`${second.url}/swap.example/bulk`, { body: { list: EVENTS.slice(2, 3) } })).status).toBe(200);
+      expect((await request(`${second.url}/swap.example`, { body: { ...EVENTS[2], ip: "10.0.0.8" } })).status).toBe(200);
+      expect((await request(`${second.url}/swap.example/count`)).body).toEqual({ total: 4, unique: 3 });
+    } finally {
+      await second.stop();
+    }
+    // The earlier file put back (a restore), beside the newer summary.
+    for (const suffix of ["-wal", "-shm"]) rmSync(join(month, `analytics.db${suffix}`), { force: true });
+    rmSync(join(month, "analytics.db"));
+    copyFileSync(join(root, "earlier.db"), join(month, "analytics.db"));
+    rmSync(join(root, "earlier.db"));
+    const third = await startServer({ root });
+    try {
+      expect((await request(`${third.url}/swap.example/count`)).body).toEqual({ total: 2, unique: 2 });
+      expect((await request(`${third.url}/swap.example/events?unique=true`)).body.list).toEqual([{ id: "view", label: "view", total: 2, unique: 2 }]);
+    } finally {
+      await third.stop();
+    }
   });
 });
 
