@@ -9,12 +9,13 @@
  * 1,000 paths, 15 platforms, 2,000 referrer domains and 150 countries.
  */
 import { Database } from "bun:sqlite";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, tempDir, type TestServer } from "../test/helpers/server";
 import { peakRssMb, postLoad } from "./lib";
 import { seededRandom } from "../test/helpers/random";
+import { SUMMARY_FORMAT } from "../src/store/summary-format";
 
 const PER_MONTH = Number(process.env.BENCH_EVENTS_PER_MONTH ?? 1_000_000);
 const MONTHS = 12;
@@ -130,7 +131,7 @@ const query = (q: (typeof QUERIES)[number], range: { start: number; end: number 
 
 // Summaries are built by the first query of each month and kept beside the
 // shards; "first ever" measures that once, on a copy without them.
-const hasSummaries = readdirSync(join(root, SITE)).every((month) => existsSync(join(root, SITE, month, "summary.db")));
+const hasSummaries = readdirSync(join(root, SITE)).every((month) => summaryFormat(join(root, SITE, month, "summary.db")) === SUMMARY_FORMAT);
 let firstEver: number | undefined;
 if (!hasSummaries) {
   const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
@@ -138,6 +139,16 @@ if (!hasSummaries) {
     firstEver = await timed(server, query(QUERIES[1]!, RANGES.year));
   } finally {
     await server.stop();
+  }
+}
+
+function summaryFormat(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+  } finally {
+    db.close();
   }
 }
 
@@ -179,6 +190,34 @@ if (Bun.which("wrk")) {
   console.log(`(${loops} heavy queries ran during the ingest load)`);
 }
 
+// The current month while it is written to: each answer first folds the
+// rows that came since the one before. On a copy of the month, so the data
+// set stays as it was made.
+let live: { p50: number; p99: number; queries: number; rps: number; p99Ingest: number } | undefined;
+if (Bun.which("wrk")) {
+  const liveRoot = join(tempDir(), "dbs");
+  mkdirSync(join(liveRoot, SITE, last), { recursive: true });
+  copyFileSync(join(root, SITE, last, "analytics.db"), join(liveRoot, SITE, last, "analytics.db"));
+  const server = await startServer({ root: liveRoot, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
+  // A copy is a file of its own: the first answer builds its summary.
+  await timed(server, `count?start=${monthStart(last)}`);
+  let running = true;
+  const times: number[] = [];
+  const dashboard = (async () => {
+    while (running) {
+      times.push(await timed(server, `domains?unique=true&start=${monthStart(last)}`));
+      await Bun.sleep(100);
+    }
+  })();
+  const body = JSON.stringify({ event: "pageview", path: "/", ip: "93.184.216.34", refererDomain: "live.example" });
+  const load = await postLoad(`${server.url}/${SITE}`, body, { dir: tempDir(), seconds: 10, connections: 50 });
+  running = false;
+  await dashboard;
+  await server.stop();
+  const sorted = [...times].sort((a, b) => a - b);
+  live = { p50: median(times), p99: sorted[Math.floor(sorted.length * 0.99)]!, queries: times.length, rps: load.requestsPerSecond, p99Ingest: load.p99Ms };
+}
+
 // Streaming the whole year out of GET /:website.
 const streamServer = await startServer({ root, args: ["--log-level", "warn"] });
 const t0 = performance.now();
@@ -194,5 +233,11 @@ console.log("| query | range | cold ms | warm ms | plain SQL ms | plain SQL ÷ c
 console.log("|---|---|---:|---:|---:|---:|");
 for (const row of rows) console.log(row);
 if (firstEver !== undefined) console.log(`\nfirst query ever (building every month's summary): ${(firstEver / 1000).toFixed(1)} s`);
+if (live) {
+  console.log(
+    `current month while it is written to (${Math.round(live.rps)} events/s, p99 ${live.p99Ingest.toFixed(1)} ms): ` +
+      `/domains?unique=true every 100 ms, ${live.queries} answers, median ${live.p50.toFixed(0)} ms, p99 ${live.p99.toFixed(0)} ms`,
+  );
+}
 if (ingest) console.log(`ingest while /domains?unique=true over the year runs in a loop: ${Math.round(ingest.rps)} events/s, p99 ${ingest.p99.toFixed(1)} ms`);
 console.log(`streaming the year as NDJSON: ${lines.toLocaleString("en")} events in ${streamSeconds.toFixed(1)} s (${Math.round(lines / streamSeconds).toLocaleString("en")} events/s), peak RSS ${streamRss.toFixed(0)} MB`);

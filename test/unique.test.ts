@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { seededRandom } from "./helpers/random";
 import { request, startServer, type TestServer } from "./helpers/server";
 
@@ -8,6 +10,9 @@ import { request, startServer, type TestServer } from "./helpers/server";
  * day's edge or inside a day, and span month ends; with visitors who come
  * back across months. Events arrive in rounds, some into months already
  * queried, so the month summaries are checked as they follow their shards.
+ * A second website gets the same events, but its February can have no
+ * summary (the path is taken by a directory): that month is answered from
+ * rows alone, beside months answered from summaries.
  */
 const SEED = Number(process.env.UNIQUE_SEED ?? 7);
 const next = seededRandom(SEED);
@@ -74,9 +79,14 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
+const WEBSITES = ["site.example", "rows.example"];
+
 async function ingest(count: number): Promise<void> {
   const list = Array.from({ length: count }, randomEvent);
-  expect((await request(`${server.url}/site.example/bulk`, { body: { list } })).status).toBe(200);
+  for (const website of WEBSITES) {
+    expect((await request(`${server.url}/${website}/bulk`, { body: { list } })).status).toBe(200);
+  }
+  mkdirSync(join(server.root, "rows.example", "2016-02", "summary.db"), { recursive: true });
   const response = await fetch(`${server.url}/site.example?format=ndjson`);
   stored = (await response.text())
     .trimEnd()
@@ -112,10 +122,12 @@ function query(range: { start?: number; end?: number }, extra = ""): string {
   return params.length ? `?${params.join("&")}` : "";
 }
 
+/** The answer of each website, which must be the same. */
 async function get(path: string): Promise<any> {
-  const { status, body } = await request(`${server.url}/site.example${path}`);
-  expect(status, path).toBe(200);
-  return body;
+  const [first, ...others] = await Promise.all(WEBSITES.map((website) => request(`${server.url}/${website}${path}`)));
+  expect(first!.status, path).toBe(200);
+  for (const other of others) expect(other.body, `${path} without a summary for one month`).toEqual(first!.body);
+  return first!.body;
 }
 
 const PROPERTIES = { countries: "countryCode", platforms: "platform", domains: "refererDomain", events: "event" } as const;

@@ -109,20 +109,13 @@ export class MonthSummary {
     // Grouped by ip before the join, so each distinct (key, ip) is looked up once, not each row.
     const pairs = this.db
       .query<unknown, typeof params>(
-        `SELECT g.key, g.hits, v.id FROM (
+        `SELECT g.key, v.id, g.hits FROM (
            SELECT ${key} AS key, CAST(IFNULL(ip, '') AS TEXT) AS ip, COUNT(*) AS hits
            FROM shard.visits WHERE ${range} GROUP BY 1, 2) AS g
          JOIN visitors AS v ON v.ip = g.ip`,
       )
       .values(...params) as [string | number, number, number][];
-    const sets = new Map<string | number, { hits: number; ids: number[] }>();
-    for (const [key, hits, id] of pairs) {
-      let set = sets.get(key);
-      if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
-      set.hits += hits;
-      set.ids.push(id);
-    }
-    return Array.from(sets, ([key, { hits, ids }]) => ({ key, hits, ids: Uint32Array.from(ids) }));
+    return keyedSets(pairs);
   }
 
   /** Each visitor's ip, at the index of its id, to put the visitors of several months in one space. */
@@ -142,6 +135,18 @@ export class MonthSummary {
   close(): void {
     this.db.close(true);
   }
+}
+
+/** Sets from rows grouped by key and visitor: (key, visitor id, events). */
+export function keyedSets(pairs: Iterable<readonly [string | number, number, number]>): KeyedSet[] {
+  const sets = new Map<string | number, { hits: number; ids: number[] }>();
+  for (const [key, id, hits] of pairs) {
+    let set = sets.get(key);
+    if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
+    set.hits += hits;
+    set.ids.push(id);
+  }
+  return Array.from(sets, ([key, { hits, ids }]) => ({ key, hits, ids: Uint32Array.from(ids) }));
 }
 
 /**

@@ -2,7 +2,7 @@ import { countryName } from "../../enrich/countries";
 import { monthBounds } from "../../store/layout";
 import type { Shard } from "../../store/shard";
 import type { TransientShards } from "../../store/shard-source";
-import type { MonthSummary } from "../../store/summary";
+import { keyedSets, type MonthSummary } from "../../store/summary";
 import { DAY, SUMMARY_DIMENSIONS } from "../../store/summary-format";
 import type { TimeRange } from "../../store/visit";
 import { formatTime } from "../../time";
@@ -117,17 +117,13 @@ function fromRows(shard: Shard, span: Span, grouping: Grouping, unique: boolean)
     ...params,
   );
   const ids = new Map<string, number>();
-  const sets = new Map<Key, { hits: number; ids: number[] }>();
-  for (const { key, ip, hits } of rows) {
+  const pairs = rows.map(({ key, ip, hits }) => {
     let id = ids.get(ip);
     if (id === undefined) ids.set(ip, (id = ids.size));
-    let set = sets.get(key);
-    if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
-    set.hits += hits;
-    set.ids.push(id);
-  }
+    return [key, id, hits] as const;
+  });
   const part = monthPart(ids.size, Array.from(ids.keys()));
-  for (const [key, { hits, ids }] of sets) addSet(part, key, { hits, ids: Uint32Array.from(ids) });
+  for (const set of keyedSets(pairs)) addSet(part, set.key, set);
   return part;
 }
 
