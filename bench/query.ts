@@ -223,7 +223,10 @@ const streamServer = await startServer({ root, args: ["--log-level", "warn"] });
 const t0 = performance.now();
 const response = await fetch(`${streamServer.url}/${SITE}?format=ndjson`);
 let lines = 0;
-for await (const chunk of response.body!) for (const byte of chunk) if (byte === 10) lines++;
+// Lines counted with indexOf: a loop over each byte in JS made the client, not the server, the limit.
+for await (const chunk of response.body!) {
+  for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+}
 const streamSeconds = (performance.now() - t0) / 1000;
 const streamRss = peakRssMb(streamServer.pid);
 await streamServer.stop();
