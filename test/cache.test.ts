@@ -91,6 +91,24 @@ describe("answers across months, from month summaries", () => {
     expect(statSync(summary).size).toBeGreaterThan(100);
   });
 
+  test("after a start, summaries are built without waiting for a query", async () => {
+    const root = join(tempDir(), "dbs");
+    const first = await startServer({ root });
+    expect((await request(`${first.url}/built.example/bulk`, { body: { list: EVENTS } })).status).toBe(200);
+    await first.stop();
+    const summaries = ["2016-10", "2016-11", "2016-12"].map((month) => join(root, "built.example", month, "summary.db"));
+    expect(summaries.filter((path) => existsSync(path))).toEqual([]);
+
+    const second = await startServer({ root });
+    try {
+      for (let waited = 0; waited < 4_000 && !summaries.every((path) => existsSync(path)); waited += 50) await Bun.sleep(50);
+      expect(summaries.filter((path) => !existsSync(path))).toEqual([]);
+      expect((await request(`${second.url}/built.example/count`)).body).toEqual({ total: 7, unique: 3 });
+    } finally {
+      await second.stop();
+    }
+  });
+
   test("a summary of another format is rebuilt", async () => {
     const summary = join(server.root, "site.example", "2016-12", "summary.db");
     rmSync(summary);

@@ -12,9 +12,11 @@ export type SyncMode = "normal" | "full";
  * killed; FULL also survives power loss, at several times the cost per commit.
  */
 export function applySchema(db: Database, sync: SyncMode): void {
+  // First: even switching to WAL waits for a lock, which the query worker
+  // may hold for a moment (recovering a WAL after a crash, say).
+  db.run("PRAGMA busy_timeout = 5000");
   db.run("PRAGMA journal_mode = WAL");
   db.run(`PRAGMA synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
-  db.run("PRAGMA busy_timeout = 5000");
   // Checkpoints are the Checkpointer's job; this is only the backstop (about 40 MB of WAL).
   db.run("PRAGMA wal_autocheckpoint = 10000");
   db.run(

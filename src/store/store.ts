@@ -1,5 +1,5 @@
-import { mkdirSync, rmSync } from "node:fs";
-import { dirname, sep } from "node:path";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
 import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
@@ -79,7 +79,7 @@ export class Store {
     const dir = websiteDir(this.root, website);
     if (!isDirectory(dir)) return false;
     this.pool.closeUnder(dir + sep);
-    rmSync(dir, { recursive: true, force: true });
+    removeTree(dir);
     return true;
   }
 
@@ -89,7 +89,7 @@ export class Store {
     for (const shard of expired) {
       const dir = dirname(shard.path);
       this.pool.closeUnder(dir + sep);
-      rmSync(dir, { recursive: true, force: true });
+      removeTree(dir);
     }
     return expired.length;
   }
@@ -120,4 +120,18 @@ function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
     else months.set(month, [visit]);
   }
   return months;
+}
+
+/**
+ * Takes `dir` out of the tree in one step, then deletes it. The query worker
+ * may be opening a summary or a shard under it at that moment: SQLite makes
+ * the files it opens, which would leave a stray file behind, or keep a
+ * directory being deleted from going. After the rename, the old paths lead
+ * nowhere. The leading dot keeps the name from ever being a website's or a
+ * month's.
+ */
+function removeTree(dir: string): void {
+  const doomed = join(dirname(dir), `.deleting-${basename(dir)}-${process.pid}-${Date.now()}`);
+  renameSync(dir, doomed);
+  rmSync(doomed, { recursive: true, force: true });
 }

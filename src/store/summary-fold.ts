@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { DAY, fromBlob, SUMMARY_DIMENSIONS, toBlob } from "./summary-format";
 
 /** Rows folded in one transaction: bounds a first build's memory, and a build cut short keeps what it did. */
-const CHUNK_ROWS = 100_000;
+export const CHUNK_ROWS = 100_000;
 
 const ROWS = `SELECT time, CAST(IFNULL(ip, '') AS TEXT), ${SUMMARY_DIMENSIONS.slice(1).join(", ")}
   FROM shard.visits WHERE rowid > ?1 AND rowid <= ?2`;

@@ -40,19 +40,24 @@ export class MonthSummary {
   private constructor(
     private readonly db: Database,
     private readonly watermark: number,
+    /** Whether every row of the shard is folded in (see `maxRows`). */
+    readonly caughtUp: boolean,
   ) {}
 
-  /** Opens (or builds) the summary beside `shardPath`, brought up to the shard's last row. */
-  static open(shardPath: string): MonthSummary {
+  /**
+   * Opens (or builds) the summary beside `shardPath`, brought up to the
+   * shard's last row, or by `maxRows` of its new rows at most.
+   */
+  static open(shardPath: string, maxRows = Infinity): MonthSummary {
     try {
-      return MonthSummary.openAt(shardPath);
+      return MonthSummary.openAt(shardPath, maxRows);
     } catch {
       removeSummary(shardPath);
-      return MonthSummary.openAt(shardPath);
+      return MonthSummary.openAt(shardPath, maxRows);
     }
   }
 
-  private static openAt(shardPath: string): MonthSummary {
+  private static openAt(shardPath: string, maxRows: number): MonthSummary {
     const db = new Database(join(dirname(shardPath), SUMMARY_FILE), { create: true, strict: true });
     try {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
@@ -65,7 +70,8 @@ export class MonthSummary {
       db.query("ATTACH ?1 AS shard").run(shardPath);
       const rewrites = db.query<{ user_version: number }, []>("PRAGMA shard.user_version").get()!.user_version;
       const source = `${statSync(shardPath).ino}:${rewrites}`;
-      return new MonthSummary(db, bringUpToDate(db, source));
+      const { watermark, top } = bringUpToDate(db, source, maxRows);
+      return new MonthSummary(db, watermark, watermark >= top);
     } catch (error) {
       db.close(true);
       throw error;
@@ -150,10 +156,10 @@ export function keyedSets(pairs: Iterable<readonly [string | number, number, num
 }
 
 /**
- * Folds in the shard's new rows and returns the watermark. A summary made from
+ * Folds in the shard's new rows, `maxRows` at most. A summary made from
  * another file at this path, or from before a rewrite in place, starts again.
  */
-function bringUpToDate(db: Database, source: string): number {
+function bringUpToDate(db: Database, source: string, maxRows: number): { watermark: number; top: number } {
   const meta = db.query<{ source: string; watermark: number }, []>("SELECT source, watermark FROM meta").get();
   if (meta?.source !== source) {
     db.transaction(() => {
@@ -161,10 +167,11 @@ function bringUpToDate(db: Database, source: string): number {
       db.query("INSERT INTO meta (source, watermark) VALUES (?1, 0)").run(source);
     })();
   }
-  const watermark = meta?.source === source ? meta.watermark : 0;
+  const from = meta?.source === source ? meta.watermark : 0;
   const top = db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits").get()!.top;
-  if (top > watermark) fold(db, watermark, top);
-  return Math.max(top, watermark);
+  const watermark = Math.min(top, from + maxRows);
+  if (watermark > from) fold(db, from, watermark);
+  return { watermark: Math.max(watermark, from), top };
 }
 
 /** Deletes the summary beside `shardPath`, when its shard is rewritten in place. */

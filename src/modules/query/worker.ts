@@ -2,12 +2,14 @@
  * The query worker: computes answers off the event loop, so a year-long
  * breakdown never delays an ingest request. It opens the shards a query needs
  * and closes them after (TransientShards), and keeps answers in the disk
- * cache while their shards are unchanged.
+ * cache while their shards are unchanged. Between queries, after start, it
+ * brings the month summaries up to date.
  */
 import { ResultCache, type Versions } from "../../cache/result-cache";
 import { ShardFault, shardVersion, TransientShards } from "../../store/shard-source";
 import type { SyncMode } from "../../store/schema";
 import { answer, type QueryRequest } from "./service";
+import { buildSummaries } from "./summary-builder";
 
 declare const self: Worker;
 
@@ -31,6 +33,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root, data.setup.sync);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
+    buildSummaries(data.setup.root);
     return;
   }
   try {
