@@ -185,6 +185,8 @@ if (Bun.which("wrk")) {
   const load = await postLoad(`${server.url}/live.example`, body, { dir: tempDir(), seconds: 10, connections: 50 });
   running = false;
   await heavy;
+  // The data set stays as it was made.
+  await fetch(`${server.url}/live.example`, { method: "DELETE" });
   await server.stop();
   ingest = { p99: load.p99Ms, rps: load.requestsPerSecond };
   console.log(`(${loops} heavy queries ran during the ingest load)`);
