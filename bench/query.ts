@@ -133,10 +133,12 @@ const query = (q: (typeof QUERIES)[number], range: { start: number; end: number 
 // shards; "first ever" measures that once, on a copy without them.
 const hasSummaries = readdirSync(join(root, SITE)).every((month) => summaryFormat(join(root, SITE, month, "summary.db")) === SUMMARY_FORMAT);
 let firstEver: number | undefined;
+let firstEverRss = 0;
 if (!hasSummaries) {
   const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
   try {
     firstEver = await timed(server, query(QUERIES[1]!, RANGES.year));
+    firstEverRss = peakRssMb(server.pid);
   } finally {
     await server.stop();
   }
@@ -237,7 +239,9 @@ console.log(`\nqueries over ${(PER_MONTH * MONTHS).toLocaleString("en")} events,
 console.log("| query | range | cold ms | warm ms | plain SQL ms | plain SQL ÷ cold |");
 console.log("|---|---|---:|---:|---:|---:|");
 for (const row of rows) console.log(row);
-if (firstEver !== undefined) console.log(`\nfirst query ever (building every month's summary): ${(firstEver / 1000).toFixed(1)} s`);
+if (firstEver !== undefined) {
+  console.log(`\nfirst query ever (building every month's summary): ${(firstEver / 1000).toFixed(1)} s, peak RSS ${firstEverRss.toFixed(0)} MB`);
+}
 if (live) {
   console.log(
     `current month while it is written to (${Math.round(live.rps)} events/s, p99 ${live.p99Ingest.toFixed(1)} ms): ` +
