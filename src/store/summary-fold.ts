@@ -30,6 +30,10 @@ export function fold(db: Database, watermark: number, top: number): void {
       foldRows(db, idOf, from, to);
       db.query("UPDATE meta SET watermark = ?1").run(to);
     })();
+    // A whole chunk leaves some hundred MB of short-lived rows and arrays. Left
+    // to its own pace the collector let a month's build reach 320 MB of RSS;
+    // collected here, 160 MB, for a few per cent more time.
+    if (to - from === CHUNK_ROWS) Bun.gc(true);
   }
 }
 
