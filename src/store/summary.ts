@@ -174,7 +174,7 @@ function bringUpToDate(db: Database, source: string, maxRows: number): { waterma
   return { watermark: Math.max(watermark, from), top };
 }
 
-/** Deletes the summary beside `shardPath`, when its shard is rewritten in place. */
+/** Deletes the summary beside `shardPath`: when its shard is rewritten in place, or it cannot be read. */
 export function removeSummary(shardPath: string): void {
   const path = join(dirname(shardPath), SUMMARY_FILE);
   for (const suffix of ["", "-journal", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
