@@ -47,6 +47,7 @@ export function serve(config: Config): void {
   if (!locked) {
     fail(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
   }
+  store.removeLeftovers();
 
   if (config.retentionMonths > 0) {
     const expire = () => {

@@ -197,6 +197,21 @@ describe("stray entries in a website's directory", () => {
     expect(existsSync(site)).toBe(false);
   });
 
+  test("DELETE leaves nothing in the root; what a delete cut short by a crash left is removed at start", async () => {
+    const root = join(tempDir("ma-deleting-"), "dbs");
+    cleanups.push(() => rmSync(join(root, ".."), { recursive: true, force: true }));
+    writeOriginalShard(root, "gone.example", "2015-11", NOVEMBER);
+    writeOriginalShard(root, "kept.example", "2015-11", NOVEMBER);
+    // As a process killed between the rename and the removal leaves it.
+    writeOriginalShard(root, ".deleting-0b1f", "2015-11", NOVEMBER);
+
+    const server = await serve({ root });
+    expect(readdirSync(root).filter((name) => !name.startsWith(".micro-analytics")).sort()).toEqual(["gone.example", "kept.example"]);
+    expect((await request(`${server.url}/gone.example`, { method: "DELETE" })).status).toBe(200);
+    expect(readdirSync(root).filter((name) => !name.startsWith(".micro-analytics"))).toEqual(["kept.example"]);
+    expect((await request(`${server.url}/kept.example/count`)).body).toEqual({ total: 2, unique: 2 });
+  });
+
   test("a stray file in the root is not a website", async () => {
     const server = await serve();
     writeFileSync(join(server.root, "notes.txt"), "not a website");

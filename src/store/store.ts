@@ -1,5 +1,6 @@
-import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { basename, dirname, join, sep } from "node:path";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
 import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
@@ -17,6 +18,9 @@ export interface ShardOutcome {
   /** Set when the shard's transaction failed: none of its events were stored. */
   error?: unknown;
 }
+
+/** Where a directory goes to be deleted: a leading dot is never a website's name. */
+const DELETING = ".deleting-";
 
 /**
  * The websites under one root directory. Website names reaching this class
@@ -79,7 +83,7 @@ export class Store {
     const dir = websiteDir(this.root, website);
     if (!isDirectory(dir)) return false;
     this.pool.closeUnder(dir + sep);
-    removeTree(dir);
+    this.remove(dir);
     return true;
   }
 
@@ -89,9 +93,29 @@ export class Store {
     for (const shard of expired) {
       const dir = dirname(shard.path);
       this.pool.closeUnder(dir + sep);
-      removeTree(dir);
+      this.remove(dir);
     }
     return expired.length;
+  }
+
+  /** Deletes what a process that died mid-delete left behind; only once the root is ours (see lock.ts). */
+  removeLeftovers(): void {
+    for (const name of readdirSync(this.root)) {
+      if (name.startsWith(DELETING)) rmSync(join(this.root, name), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Takes `dir` out of the tree in one step, then deletes it. The query
+   * worker may be opening a summary or a shard under it at that moment:
+   * SQLite makes the files it opens, which would leave a stray file behind,
+   * or keep a directory being deleted from going. After the rename, the old
+   * paths lead nowhere.
+   */
+  private remove(dir: string): void {
+    const doomed = join(this.root, DELETING + randomUUID());
+    renameSync(dir, doomed);
+    rmSync(doomed, { recursive: true, force: true });
   }
 
   poolStats(): PoolStats {
@@ -120,18 +144,4 @@ function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
     else months.set(month, [visit]);
   }
   return months;
-}
-
-/**
- * Takes `dir` out of the tree in one step, then deletes it. The query worker
- * may be opening a summary or a shard under it at that moment: SQLite makes
- * the files it opens, which would leave a stray file behind, or keep a
- * directory being deleted from going. After the rename, the old paths lead
- * nowhere. The leading dot keeps the name from ever being a website's or a
- * month's.
- */
-function removeTree(dir: string): void {
-  const doomed = join(dirname(dir), `.deleting-${basename(dir)}-${process.pid}-${Date.now()}`);
-  renameSync(dir, doomed);
-  rmSync(doomed, { recursive: true, force: true });
 }
