@@ -3,9 +3,10 @@ import { check } from "./commands/check";
 import { migratePlatforms } from "./commands/migrate-platforms";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
+import { StartupError } from "./services";
 import { version } from "../package.json";
 
-function run(command: Command): void {
+async function run(command: Command): Promise<void> {
   switch (command.name) {
     case "help":
       return console.log(command.text);
@@ -25,10 +26,11 @@ function run(command: Command): void {
   }
 }
 
+/** A bad flag exits 2; a service that cannot start (a busy port, an unusable root) exits 1. */
 try {
-  run(loadConfig(process.argv.slice(2), process.env));
+  await run(loadConfig(process.argv.slice(2), process.env));
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
+  if (!(error instanceof ConfigError || error instanceof StartupError)) throw error;
   console.error(`micro-analytics: ${error.message}`);
-  process.exit(2);
+  process.exit(error instanceof ConfigError ? 2 : 1);
 }

@@ -24,6 +24,9 @@ const RESTART_DELAY_MS = 1000;
  * those that come before its replacement is up) fail with a 500.
  */
 export class QueryEngine {
+  /** Settles once the first worker has set itself up: until then no query can be answered. */
+  readonly ready: Promise<void>;
+  private readonly started = Promise.withResolvers<void>();
   private worker!: Worker;
   private down = false;
   private readonly pending = new Map<number, Pending>();
@@ -34,6 +37,7 @@ export class QueryEngine {
     private readonly setup: WorkerSetup,
     private readonly log: Logger,
   ) {
+    this.ready = this.started.promise;
     this.start();
   }
 
@@ -80,6 +84,11 @@ export class QueryEngine {
   }
 
   private settle(reply: WorkerReply): void {
+    if ("ready" in reply) return this.started.resolve();
+    if ("summariesBuilt" in reply) {
+      this.log.info("summaries up to date", { shards: reply.summariesBuilt });
+      return;
+    }
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);

@@ -8,12 +8,14 @@ import { MonthSummary } from "../../store/summary";
  * downtime does not wait for months of rows to be folded. It works one
  * chunk of rows at a time, each in its own task, so queries that arrive in
  * the meantime are answered between chunks rather than after the build.
+ * `done` hears how many shards were visited once every summary is current.
  */
-export function buildSummaries(root: string): void {
+export function buildSummaries(root: string, done: (shards: number) => void): void {
   const queue = listShards(root).sort((a, b) => b.month.localeCompare(a.month));
+  const shards = queue.length;
   const step = () => {
     const shard = queue[0];
-    if (!shard) return;
+    if (!shard) return done(shards);
     try {
       const summary = MonthSummary.open(shard.path, CHUNK_ROWS);
       summary.close();

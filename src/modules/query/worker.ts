@@ -23,6 +23,8 @@ export interface WorkerSetup {
 export type WorkerMessage = { setup: WorkerSetup } | { id: number; request: QueryRequest } | { id: number; forget: string };
 
 export type WorkerReply =
+  | { ready: true }
+  | { summariesBuilt: number }
   | { id: number; body: string; cached: boolean; cacheBytes: number }
   | { id: number; error: string; shard?: string };
 
@@ -33,8 +35,8 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root, data.setup.sync);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
-    buildSummaries(data.setup.root);
-    return;
+    buildSummaries(data.setup.root, (shards) => reply({ summariesBuilt: shards }));
+    return reply({ ready: true });
   }
   try {
     if ("forget" in data) {

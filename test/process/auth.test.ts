@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, type TestServer } from "./helpers/server";
+import { request, startServer, type TestServer } from "../helpers/server";
 
 /** An event in a fixed month, so every test knows where it lands. */
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "download", path: "/README.md", ip: "127.0.0.1" };

@@ -25,8 +25,8 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { request, runCli, serverCommand, startServer, tempDir, type TestServer } from "./helpers/server";
-import { seededRandom } from "./helpers/random";
+import { request, runCli, serverCommand, startServer, tempDir, type TestServer } from "../helpers/server";
+import { seededRandom } from "../helpers/random";
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {

@@ -8,8 +8,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { request, runCli, startServer, tempDir, type TestServer } from "./helpers/server";
-import { inspect, writeOriginalShard, type VisitRow } from "./helpers/files";
+import { request, runCli, startServer, tempDir, type TestServer } from "../helpers/server";
+import { inspect, writeOriginalShard, type VisitRow } from "../helpers/files";
 
 const WINDOWS_CHROME =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";

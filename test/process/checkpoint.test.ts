@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer } from "./helpers/server";
+import { request, startServer } from "../helpers/server";
 
 test("the checkpoint worker copies a large WAL into its shard while the service runs", async () => {
   const server = await startServer({ args: ["--log-level", "warn"] });

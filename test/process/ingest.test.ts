@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { request, startServer, type TestServer } from "./helpers/server";
+import { request, startServer, type TestServer } from "../helpers/server";
 
 /** A complete event and the row GET /:website answers for it (a private IP: GeoIP finds nothing). */
 const EVENT = {

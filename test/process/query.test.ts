@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { request, startServer, type TestServer } from "./helpers/server";
+import { request, startServer, type TestServer } from "../helpers/server";
 
 /**
  * The fixed data set every query test reads: eight events of one website over

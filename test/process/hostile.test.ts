@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { request, startServer, type TestServer } from "./helpers/server";
-import { seededRandom } from "./helpers/random";
+import { request, startServer, type TestServer } from "../helpers/server";
+import { seededRandom } from "../helpers/random";
 
 // ---------------------------------------------------------------------------
 // Raw HTTP: the request goes out byte for byte as written here (fetch would

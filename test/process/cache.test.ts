@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, tempDir, type TestServer } from "./helpers/server";
+import { request, startServer, tempDir, type TestServer } from "../helpers/server";
 
 /**
  * Visitors over three months, some coming back: 10.0.0.1 in all three,

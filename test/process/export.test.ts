@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, tempDir, type TestServer } from "./helpers/server";
+import { request, startServer, tempDir, type TestServer } from "../helpers/server";
 
 /** 25 events over two months; several share a second, so order within a second is by arrival. */
 const EVENTS = Array.from({ length: 25 }, (_, i) => ({

@@ -3,9 +3,9 @@ import { Database } from "bun:sqlite";
 import type { Subprocess } from "bun";
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { request, runCli, startServer, tempDir, type TestServer } from "./helpers/server";
-import { openPaths } from "./helpers/files";
-import { seededRandom } from "./helpers/random";
+import { request, runCli, startServer, tempDir, type TestServer } from "../helpers/server";
+import { openPaths } from "../helpers/files";
+import { seededRandom } from "../helpers/random";
 
 /**
  * Durability and concurrency, seen from outside: real server processes on

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { seededRandom } from "./helpers/random";
-import { request, startServer, type TestServer } from "./helpers/server";
+import { seededRandom } from "../helpers/random";
+import { request, startServer, type TestServer } from "../helpers/server";
 
 /**
  * Every answer checked against a count made here over the events the service

@@ -2,8 +2,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, tempDir, type TestServer } from "./helpers/server";
-import { inspect, writeOriginalShard, type VisitRow } from "./helpers/files";
+import { request, startServer, tempDir, type TestServer } from "../helpers/server";
+import { inspect, writeOriginalShard, type VisitRow } from "../helpers/files";
 
 const CONTRACT_COLUMNS = [
   { name: "time", type: "INTEGER" },

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, type TestServer } from "./helpers/server";
+import { request, startServer, type TestServer } from "../helpers/server";
 
 const EVENT = { time: "2015-11-24T12:00:00Z", event: "download", path: "/README.md", ip: "10.0.0.1" };
 const DECEMBER = { ...EVENT, time: "2015-12-03T08:00:00Z", ip: "10.0.0.2" };

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { version } from "../package.json";
-import { request, runCli, serverCommand, startServer, tempDir } from "./helpers/server";
+import { version } from "../../package.json";
+import { request, runCli, serverCommand, startServer, tempDir } from "../helpers/server";
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "pageview", path: "/", ip: "127.0.0.1" };
 const SHARD = join("site.example", "2015-11", "analytics.db");
@@ -173,7 +173,7 @@ describe("bad values stop start-up", () => {
     ["an unknown flag --nope", ["--nope"], {}, "--nope"],
     ["a flag without its value", ["--port"], {}, "--port"],
     ["--geoip /nonexistent.mmdb", ["--geoip", "/nonexistent.mmdb"], {}, "--geoip"],
-    ["--geoip on a file that is not an MMDB database", ["--geoip", resolve(import.meta.dir, "../package.json")], {}, "--geoip"],
+    ["--geoip on a file that is not an MMDB database", ["--geoip", resolve(import.meta.dir, "../../package.json")], {}, "--geoip"],
     ["env MA_PORT=abc", [], { MA_PORT: "abc" }, "MA_PORT"],
     ["env MA_POOL_SIZE=-1", [], { MA_POOL_SIZE: "-1" }, "MA_POOL_SIZE"],
     ["env MA_POOL_TIMEOUT=soon", [], { MA_POOL_TIMEOUT: "soon" }, "MA_POOL_TIMEOUT"],
@@ -275,7 +275,7 @@ describe("--geoip", () => {
   test("an ip-location-db .mmdb file replaces the embedded database", async () => {
     const mmdb = resolve(
       import.meta.dir,
-      "../node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
+      "../../node_modules/@ip-location-db/geo-whois-asn-country-mmdb/geo-whois-asn-country.mmdb",
     );
     expect(existsSync(mmdb)).toBe(true);
     const server = await startServer({ args: ["--geoip", mmdb] });

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
-import { request, startServer, type TestServer } from "./helpers/server";
-import { openPaths } from "./helpers/files";
+import { request, startServer, type TestServer } from "../helpers/server";
+import { openPaths } from "../helpers/files";
 
 /**
  * These tests look at the server from the outside, as the operating system

@@ -1,0 +1,14 @@
+/**
+ * Waits until `condition` holds, polling every 10 ms. The bound is only a
+ * backstop for a loaded machine, never the thing tested: past it the test
+ * fails saying what it waited for.
+ */
+export async function waitFor<T>(what: string, condition: () => T | Promise<T>, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await condition();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await Bun.sleep(10);
+  }
+}
