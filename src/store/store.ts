@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
@@ -34,6 +34,7 @@ export class Store {
     readonly root: string,
     private readonly pool: ShardPool,
   ) {
+    if (existsSync(root) && !statSync(root).isDirectory()) throw new Error("it exists and is not a directory");
     mkdirSync(root, { recursive: true });
     this.checkpointer = new Checkpointer();
     this.writer = new ShardWriter(pool, this.checkpointer);
