@@ -1,6 +1,8 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, spyOn, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { backup } from "../../src/commands/backup";
+import { check } from "../../src/commands/check";
 import { loadConfig } from "../../src/config/config";
 import { createLogger } from "../../src/observe/log";
 import { openServices } from "../../src/services";
@@ -46,4 +48,20 @@ test("a file that is not an MMDB database for --geoip says so", async () => {
   const message = await refusal(["--root", join(dir, "dbs"), "--geoip", file]);
   expect(message).toContain("--geoip");
   expect(message).toContain("not an .mmdb database");
+});
+
+test("check and backup of a --root that is a file say it is not a directory", () => {
+  const file = join(dir, "root-file-2");
+  writeFileSync(file, "not a directory");
+  const errors = spyOn(console, "error").mockImplementation(() => {});
+  try {
+    expect(check(file)).toBe(2);
+    expect(backup(file, join(dir, "copy"))).toBe(2);
+    expect(errors.mock.calls.map(([line]) => String(line))).toEqual([
+      `micro-analytics check: ${file} is not a directory; give --root the database directory.`,
+      `micro-analytics backup: ${file} is not a directory; give --root the database directory.`,
+    ]);
+  } finally {
+    errors.mockRestore();
+  }
 });
