@@ -86,7 +86,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log),
+      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
       credentials: { user: config.user, password: config.password, token: config.token },
       limits: config.limits,
       retentionMonths: config.retentionMonths,
