@@ -54,7 +54,7 @@ export interface Option {
   help: string;
 }
 
-/** Every setting, in the order `--help` lists them (and the README's options table). Flags win over environment, environment over defaults. */
+/** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
 export const OPTIONS = {
   user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
   password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
