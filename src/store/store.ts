@@ -143,7 +143,7 @@ export class Store {
       const path = join(this.root, name);
       if (name.startsWith(DELETING)) finishRemoval(path, isWebsiteEntry);
       else if (isWebsiteName(name) && isDirectory(path)) {
-        for (const month of readdirSync(path)) {
+        for (const month of readableEntries(path)) {
           if (month.startsWith(DELETING)) finishRemoval(join(path, month), isMonthEntry);
         }
       }
@@ -217,6 +217,19 @@ function finishRemoval(doomed: string, owns: (name: string) => boolean): void {
     }
   }
   unlinkSync(doomed);
+}
+
+/**
+ * A website directory's entries; none when it cannot be read (another
+ * user's, mode 0700): nothing could be removed from it either, and one such
+ * directory must not stop the service from starting.
+ */
+function readableEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
