@@ -21,7 +21,12 @@ export type ErrorCode =
   | "LimitExceeded"
   | "MethodNotAllowed"
   | "InsertFailed"
-  | "InternalError";
+  | "InternalError"
+  | "Conflict"
+  | "WebsiteMoved"
+  | "WebsiteMoving"
+  | "ForwardFailed"
+  | "NodeUnavailable";
 
 const STATUS: Record<ErrorCode, number> = {
   InvalidJSON: 400,
@@ -42,6 +47,11 @@ const STATUS: Record<ErrorCode, number> = {
   MethodNotAllowed: 405,
   InsertFailed: 500,
   InternalError: 500,
+  Conflict: 409,
+  WebsiteMoved: 421,
+  WebsiteMoving: 503,
+  ForwardFailed: 502,
+  NodeUnavailable: 502,
 };
 
 export class AppError extends Error {
@@ -52,6 +62,8 @@ export class AppError extends Error {
     message: string,
     /** Headers the response must carry, such as a 401's WWW-Authenticate. */
     readonly headers: Record<string, string> = {},
+    /** Fields for programs beside `code` and `message`, such as what a split bulk stored. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "AppError";

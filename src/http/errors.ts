@@ -23,7 +23,7 @@ export function errorResponses(log: Logger) {
       }
       // Read by the request log and metrics after the answer is sent.
       set.status = answer.status;
-      return Response.json({ code: answer.code, message: answer.message }, { status: answer.status, headers: answer.headers });
+      return Response.json({ code: answer.code, message: answer.message, ...answer.details }, { status: answer.status, headers: answer.headers });
     });
 }
 

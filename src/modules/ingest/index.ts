@@ -22,7 +22,7 @@ export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMon
       "/bulk",
       async ({ request }) => {
         const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insertAddressed(events) };
+        return ingest.insertAddressed(events);
       },
       raw,
     )
@@ -31,7 +31,7 @@ export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMon
       async ({ params, request }) => {
         const website = websiteParam(params.website, request);
         const events = parseBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insert(website, events) };
+        return ingest.insert(website, events);
       },
       raw,
     )
@@ -40,7 +40,7 @@ export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMon
       async ({ params, request }) => {
         const website = websiteParam(params.website, request);
         const event = parseSingleBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insert(website, [event]) };
+        return ingest.insert(website, [event]);
       },
       raw,
     );
