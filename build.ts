@@ -15,7 +15,7 @@ const { values } = parseArgs({
 
 const result = await Bun.build({
   // Worker entry points are bundled beside the main one (see Bun's executables guide).
-  entrypoints: ["src/main.ts", "src/store/checkpoint-worker.ts", "src/modules/query/worker.ts"],
+  entrypoints: ["src/main.ts", "src/store/checkpoint-worker.ts", "src/store/copy-worker.ts", "src/modules/query/worker.ts"],
   // Elysia reads its handlers' source to learn which parts of a request they use;
   // renamed identifiers hide that (a plugin then sees no query), so names stay.
   minify: { whitespace: true, syntax: true, identifiers: false },

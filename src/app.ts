@@ -3,8 +3,11 @@ import type { Limits } from "./config/config";
 import { auth, type Credentials } from "./http/auth";
 import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
+import { nodeHeader } from "./http/node-header";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
+import { clusterRoutes, type ClusterDeps } from "./modules/cluster";
+import type { BulkSplitter } from "./modules/cluster/forward";
 import { ingestRoutes } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
@@ -23,23 +26,29 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   engine: QueryEngine;
+  cluster: ClusterDeps;
+  /** Set with --router: `POST /bulk` is split by website and sent through the router. */
+  splitBulk: BulkSplitter | undefined;
 }
 
 /**
- * The whole HTTP surface, in order: request log and metrics, error mapping,
- * the open routes (`GET /`, `/_health`), auth, then everything else, and last
- * the 405s for known paths asked with another method.
+ * The whole HTTP surface, in order: the node's name on every answer, request
+ * log and metrics, error mapping, the open routes (`GET /`, `/_health`),
+ * auth, the cluster's routes (which also refuse websites being moved), then
+ * everything else, and last the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log, engine } = deps;
+  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log, engine, cluster, splitBulk } = deps;
   return new Elysia()
+    .use(nodeHeader(cluster.nodeName))
     .use(observe(metrics, log))
     .use(errorResponses(log))
     .use(hostGuard)
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
     .use(healthRoute(store, version))
     .use(auth(credentials))
-    .use(ingestRoutes(ingest, limits, retentionMonths))
+    .use(clusterRoutes(cluster))
+    .use(ingestRoutes(ingest, limits, retentionMonths, splitBulk))
     .use(queryRoutes(store, engine))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());

@@ -26,7 +26,8 @@ export type ErrorCode =
   | "WebsiteMoved"
   | "WebsiteMoving"
   | "ForwardFailed"
-  | "NodeUnavailable";
+  | "NodeUnavailable"
+  | "MoveFailed";
 
 const STATUS: Record<ErrorCode, number> = {
   InvalidJSON: 400,
@@ -52,6 +53,7 @@ const STATUS: Record<ErrorCode, number> = {
   WebsiteMoving: 503,
   ForwardFailed: 502,
   NodeUnavailable: 502,
+  MoveFailed: 502,
 };
 
 export class AppError extends Error {

@@ -1,6 +1,7 @@
 import { backup } from "./commands/backup";
 import { check } from "./commands/check";
 import { migratePlatforms } from "./commands/migrate-platforms";
+import { rebalance } from "./commands/rebalance";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
 import { StartupError } from "./services";
@@ -22,6 +23,9 @@ async function run(command: Command): Promise<void> {
       return;
     case "migrate-platforms":
       process.exitCode = migratePlatforms(command.config.root);
+      return;
+    case "rebalance":
+      process.exitCode = await rebalance(command.config, command);
       return;
   }
 }

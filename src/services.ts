@@ -3,6 +3,11 @@ import type { Config } from "./config/config";
 import { createEnricher } from "./enrich/enrich";
 import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
 import { createPlatformLookup } from "./enrich/platform";
+import { NodeClient } from "./modules/cluster/client";
+import { removeExportLeftovers } from "./modules/cluster/export";
+import { createBulkSplitter } from "./modules/cluster/forward";
+import { ImportArea } from "./modules/cluster/import";
+import { WebsiteMover } from "./modules/cluster/move";
 import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
@@ -11,6 +16,7 @@ import { cacheDirectory } from "./cache/directory";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
+import { ShardCopier } from "./store/shard-copier";
 import { Store } from "./store/store";
 import { version } from "../package.json";
 
@@ -81,21 +87,33 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   );
   await engine.ready;
 
+  const credentials = { user: config.user, password: config.password, token: config.token };
+  const client = new NodeClient(credentials);
+  const copier = new ShardCopier();
+  const imports = new ImportArea(store, copier, client);
+  imports.removeLeftovers();
+  removeExportLeftovers(config.root);
+  const forget = (website: string) => engine.forget(website);
+  const { router, concurrency } = config.cluster;
+
   const metrics = new Metrics();
   return {
     deps: {
       version,
       store,
       ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
-      credentials: { user: config.user, password: config.password, token: config.token },
+      credentials,
       limits: config.limits,
       retentionMonths: config.retentionMonths,
       metrics,
       log,
       engine,
+      cluster: { nodeName: config.nodeName, store, copier, imports, mover: new WebsiteMover(store, copier, client, forget, log), forget },
+      splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, config.limits, client),
     },
     close() {
       clearInterval(retention);
+      copier.close();
       engine.close();
       store.close();
     },

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import type { LogFormat, LogLevel } from "../observe/log";
 import type { SyncMode } from "../store/schema";
@@ -20,6 +21,19 @@ export interface Config {
   limits: Limits;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Named in the X-Node-Name header of every answer; the host name unless set. */
+  nodeName: string;
+  cluster: ClusterConfig;
+}
+
+/** How this node takes part in a cluster; all empty on a single machine. */
+export interface ClusterConfig {
+  /** The router's URL (no trailing slash): a multi-website `POST /bulk` is split and sent through it. */
+  router: string | undefined;
+  /** Every node's URL: `GET /_websites` lists the websites of all of them. */
+  nodes: string[];
+  /** Most requests in flight at once to the router or to other nodes. */
+  concurrency: number;
 }
 
 /** Bounds on what one request may carry; over one, a 4xx that names it. */
@@ -38,10 +52,11 @@ export type Command =
   | { name: "backup"; config: Config; destination: string }
   | { name: "check"; config: Config }
   | { name: "migrate-platforms"; config: Config }
+  | { name: "rebalance"; config: Config; dryRun: boolean; finish: boolean }
   | { name: "help"; text: string }
   | { name: "version" };
 
-const COMMANDS = ["serve", "backup", "check", "migrate-platforms"] as const;
+const COMMANDS = ["serve", "backup", "check", "migrate-platforms", "rebalance"] as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -78,13 +93,17 @@ export const OPTIONS = {
   "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
   "retention-months": { env: ["MA_RETENTION_MONTHS"], value: "N", default: "0", help: "drop month shards older than N months (0: keep all)" },
+  "node-name": { env: ["MA_NODE_NAME"], value: "NAME", default: "", help: "this node's name, in the X-Node-Name header of every answer (empty: the host name)" },
+  router: { env: ["MA_ROUTER"], value: "URL", default: "", help: "the cluster's router: POST /bulk is split by website and each part sent through it" },
+  nodes: { env: ["MA_NODES"], value: "URL,URL,...", default: "", help: "every node of the cluster: GET /_websites lists the websites of all of them" },
+  "router-concurrency": { env: ["MA_ROUTER_CONCURRENCY"], value: "N", default: "8", help: "most requests in flight at once to the router or to other nodes" },
 } satisfies Record<string, Option>;
 
 type Name = keyof typeof OPTIONS;
 
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
-  let flags: Partial<Record<Name | "help" | "version", string | boolean>>;
+  let flags: Partial<Record<Name | "help" | "version" | "dry-run" | "finish", string | boolean>>;
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
@@ -97,6 +116,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         ),
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        "dry-run": { type: "boolean" },
+        finish: { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -109,6 +130,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (!(COMMANDS as readonly string[]).includes(name)) {
     throw new ConfigError(`unknown command "${name}"; the commands are ${COMMANDS.join(", ")}. Run with --help to see them.`);
   }
+  if ((flags["dry-run"] || flags.finish) && name !== "rebalance") {
+    throw new ConfigError(`--${flags["dry-run"] ? "dry-run" : "finish"} belongs to the rebalance command. Run with --help to see it.`);
+  }
+  if (flags["dry-run"] && flags.finish) throw new ConfigError("rebalance: --dry-run and --finish are two different steps; give one of them.");
   const wanted = name === "backup" ? 1 : 0;
   if (rest.length !== wanted) {
     throw new ConfigError(name === "backup" ? "backup takes one argument: the directory to write the copy to." : `${name} takes no arguments.`);
@@ -167,6 +192,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     },
     logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
     logFormat: choice("log-format", ["text", "json"] as const),
+    nodeName: nodeName(text("node-name") || hostname()),
+    cluster: {
+      router: get("router") === "" ? undefined : nodeUrl("router", get("router")),
+      nodes: get("nodes") === "" ? [] : get("nodes").split(",").map((url) => nodeUrl("nodes", url)),
+      concurrency: integer("router-concurrency", 1, 1000),
+    },
   };
   switch (name as (typeof COMMANDS)[number]) {
     case "backup":
@@ -177,7 +208,37 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       return { name: "migrate-platforms", config };
     case "serve":
       return { name: "serve", config };
+    case "rebalance":
+      if (config.cluster.router === undefined || config.cluster.nodes.length === 0) {
+        throw new ConfigError("rebalance needs --router (a router configured with the new list of nodes) and --nodes (every node, old and new).");
+      }
+      return { name: "rebalance", config, dryRun: flags["dry-run"] === true, finish: flags.finish === true };
   }
+}
+
+/** A name that fits in a header and in a router's configuration: what a host name may hold. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function nodeName(name: string): string {
+  if (!NODE_NAME.test(name)) {
+    throw new ConfigError(`--node-name (or MA_NODE_NAME): "${name}" is not a node name; use 1 to 63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+  }
+  return name;
+}
+
+/** `http(s)://host:port`, perhaps with a path; kept without a trailing slash, so paths can be appended. */
+function nodeUrl(flag: "router" | "nodes", value: string): string {
+  const trimmed = value.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "" || url.username !== "") {
+    throw new ConfigError(`--${flag} (or ${OPTIONS[flag].env[0]}): "${trimmed}" is not a URL such as http://10.0.0.1:7070 (no query, no credentials: nodes send their own).`);
+  }
+  return url.href.replace(/\/+$/, "");
 }
 
 function helpText(): string {
@@ -196,6 +257,9 @@ function helpText(): string {
     "  backup DEST                      write a consistent copy of every shard under --root to DEST",
     "  check                            run SQLite's integrity check on every shard under --root",
     "  migrate-platforms                rename the original service's platform names to today's (stop the service first)",
+    "  rebalance [--dry-run | --finish] move the websites whose owner changes under --router (a router with the new",
+    "                                   list of nodes) between --nodes; with --dry-run only print the plan; with --finish",
+    "                                   remove the old copies, once the router clients use has the new list too",
     "",
     "Options (flags win over environment variables, which win over defaults):",
     ...rows,

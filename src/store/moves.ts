@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../errors";
+import { syncPath } from "./durable";
 import { isWebsiteName } from "./website";
 
 /** Where a node keeps the websites it gave away: one small file each, named after the website. */
@@ -123,14 +124,5 @@ export class WebsiteMoves {
     rmSync(join(this.dir, website), { force: true });
     syncPath(this.dir);
     this.moved.delete(website);
-  }
-}
-
-function syncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -51,6 +51,13 @@ export class Store {
     return isDirectory(websiteDir(this.root, website));
   }
 
+  /** The websites under the root, by name: their directories (anything else there is not one). */
+  websites(): string[] {
+    return readdirSync(this.root)
+      .filter((name) => isWebsiteName(name) && isDirectory(join(this.root, name)))
+      .sort();
+  }
+
   /** How many of the month shards that `visits` fall in do not exist yet: what storing them would create. */
   newShards(website: string, visits: readonly { time: number }[]): number {
     let count = 0;

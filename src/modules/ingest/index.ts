@@ -3,14 +3,17 @@ import type { Limits } from "../../config/config";
 import { readJsonBody } from "../../http/body";
 import { websiteParam } from "../../http/website-param";
 import { retentionStart } from "../../store/retention";
+import type { BulkSplitter } from "../cluster/forward";
 import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules } from "./model";
 import type { IngestService } from "./service";
 
 /**
  * The write routes. Each reads its body once, checks every event in it, and
  * only then writes: an invalid item means nothing of the request is stored.
+ * On a node of a cluster (`splitBulk`, see cluster/forward.ts) `POST /bulk`
+ * sends each website's events to its owner instead.
  */
-export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number) {
+export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number, splitBulk?: BulkSplitter) {
   const rules = (): EventRules => {
     const now = Math.floor(Date.now() / 1000);
     return { now, oldest: retentionStart(now, retentionMonths), ...limits };
@@ -21,8 +24,9 @@ export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMon
     .post(
       "/bulk",
       async ({ request }) => {
-        const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return ingest.insertAddressed(events);
+        const body = await readJsonBody(request, limits.maxBodyBytes);
+        const events = parseMultiBulkBody(body, rules());
+        return splitBulk ? splitBulk(events, (body as { list: unknown[] }).list) : ingest.insertAddressed(events);
       },
       raw,
     )
