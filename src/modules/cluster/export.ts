@@ -11,7 +11,7 @@ export const EXPORT_PREFIX = ".export-";
 const CHUNK_BYTES = 1024 * 1024;
 
 /** The headers that say what a copy holds, checked by the node that receives it. */
-export const COUNT_HEADERS = { events: "x-shard-events", ids: "x-shard-event-ids" } as const;
+export const COUNT_HEADERS = { events: "x-shard-events", ids: "x-shard-event-ids", bytes: "x-shard-bytes" } as const;
 
 /** Removes copies a crash left before they were sent; only once the root is ours. */
 export function removeExportLeftovers(root: string): void {
@@ -54,7 +54,8 @@ export async function exportMonth(root: string, copier: ShardCopier, website: st
   return new Response(body, {
     headers: {
       "content-type": "application/vnd.sqlite3",
-      "content-length": String(size),
+      // A streamed body goes out chunked, without Content-Length: the size travels in a header of its own.
+      [COUNT_HEADERS.bytes]: String(size),
       [COUNT_HEADERS.events]: String(counts.events),
       [COUNT_HEADERS.ids]: String(counts.ids),
     },

@@ -65,7 +65,7 @@ export class ImportArea {
       throw new AppError("NodeUnavailable", `${from} did not send ${website}/${month}: ${describeAnswer({ status: response.status, body, node: undefined, headers: response.headers })}.`);
     }
     const expected = { events: Number(response.headers.get(COUNT_HEADERS.events)), ids: Number(response.headers.get(COUNT_HEADERS.ids)) };
-    const declared = Number(response.headers.get("content-length"));
+    const declared = Number(response.headers.get(COUNT_HEADERS.bytes));
 
     const part = join(dir, `${SHARD_FILE}.part`);
     const shard = join(dir, SHARD_FILE);
