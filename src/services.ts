@@ -108,7 +108,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       metrics,
       log,
       engine,
-      cluster: { nodeName: config.nodeName, store, copier, imports, mover: new WebsiteMover(store, copier, client, forget, log), forget },
+      cluster: { nodeName: config.nodeName, store, copier, imports, mover: new WebsiteMover(store, client, forget, log), forget },
       splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, config.limits, client),
     },
     close() {

@@ -12,28 +12,39 @@ export type CopyRequest = Work & { id: number };
 
 export type CopyReply = { id: number; counts: ShardCounts } | { id: number; error: string };
 
+/** Work for a website whose writes are held jumps the queue: the hold lasts until it is done. */
+export type Priority = "held" | "background";
+
+interface Job {
+  request: CopyRequest;
+  waiting: PromiseWithResolvers<ShardCounts>;
+}
+
 /**
  * The main thread's side of the copy worker (copy-worker.ts), used when a
- * website moves between nodes. The worker starts on first use, so a node
- * that never moves a website never runs it.
+ * website moves between nodes. The worker takes one job at a time; jobs for
+ * websites whose writes are held go first, so a hold never waits behind the
+ * first copies of other websites moving at the same time. The worker starts
+ * on first use, so a node that never moves a website never runs it.
  */
 export class ShardCopier {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, PromiseWithResolvers<ShardCounts>>();
+  private readonly queues: Record<Priority, Job[]> = { held: [], background: [] };
+  private running: Job | undefined;
   private nextId = 1;
 
   /** Writes a consistent, compacted copy of the shard at `source` to `target` (which must not exist); answers the copy's counts. */
-  copy(source: string, target: string): Promise<ShardCounts> {
-    return this.send({ kind: "copy", source, target });
+  copy(source: string, target: string, priority: Priority): Promise<ShardCounts> {
+    return this.send({ kind: "copy", source, target }, priority);
   }
 
-  count(path: string): Promise<ShardCounts> {
-    return this.send({ kind: "count", path });
+  count(path: string, priority: Priority): Promise<ShardCounts> {
+    return this.send({ kind: "count", path }, priority);
   }
 
   /** Counts after SQLite's quick check; fails when the file is damaged. */
-  verify(path: string): Promise<ShardCounts> {
-    return this.send({ kind: "verify", path });
+  verify(path: string, priority: Priority): Promise<ShardCounts> {
+    return this.send({ kind: "verify", path }, priority);
   }
 
   close(): void {
@@ -41,12 +52,17 @@ export class ShardCopier {
     this.worker = undefined;
   }
 
-  private send(work: Work): Promise<ShardCounts> {
-    const id = this.nextId++;
-    const waiting = Promise.withResolvers<ShardCounts>();
-    this.pending.set(id, waiting);
-    this.start().postMessage({ ...work, id } satisfies CopyRequest);
-    return waiting.promise;
+  private send(work: Work, priority: Priority): Promise<ShardCounts> {
+    const job = { request: { ...work, id: this.nextId++ }, waiting: Promise.withResolvers<ShardCounts>() };
+    this.queues[priority].push(job);
+    this.next();
+    return job.waiting.promise;
+  }
+
+  private next(): void {
+    if (this.running) return;
+    this.running = this.queues.held.shift() ?? this.queues.background.shift();
+    if (this.running) this.start().postMessage(this.running.request);
   }
 
   private start(): Worker {
@@ -54,14 +70,18 @@ export class ShardCopier {
     const worker = new Worker(COPY_WORKER);
     worker.unref();
     worker.onmessage = ({ data }: MessageEvent<CopyReply>) => {
-      const waiting = this.pending.get(data.id);
-      this.pending.delete(data.id);
-      if ("error" in data) waiting?.reject(new Error(data.error));
-      else waiting?.resolve(data.counts);
+      const job = this.running;
+      this.running = undefined;
+      if (job?.request.id === data.id) {
+        if ("error" in data) job.waiting.reject(new Error(data.error));
+        else job.waiting.resolve(data.counts);
+      }
+      this.next();
     };
     worker.onerror = (event) => {
-      for (const waiting of this.pending.values()) waiting.reject(new Error(`copy worker failed: ${event.message}`));
-      this.pending.clear();
+      const failed = [this.running, ...this.queues.held.splice(0), ...this.queues.background.splice(0)];
+      for (const job of failed) job?.waiting.reject(new Error(`copy worker failed: ${event.message}`));
+      this.running = undefined;
       void worker.terminate();
       this.worker = undefined;
     };

@@ -1,7 +1,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { prepareIdInsert } from "./event-ids";
+import { countEventIds, prepareIdInsert } from "./event-ids";
 import { applySchema, type SyncMode } from "./schema";
 import type { NewVisit } from "./visit";
 
@@ -86,6 +86,12 @@ export class Shard {
   /** The highest rowid: it grows with every insert (see shardVersion). */
   maxRowid(): number {
     return this.db.query<{ v: number }, []>("SELECT IFNULL(max(rowid), 0) AS v FROM visits").get()!.v;
+  }
+
+  /** How many events and event ids the shard holds. */
+  counts(): { events: number; ids: number } {
+    const events = this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM visits").get()!.n;
+    return { events, ids: countEventIds(this.db) };
   }
 
   /** How many times rows were rewritten in place (`user_version`, which migrate-platforms counts up). */

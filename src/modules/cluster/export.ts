@@ -4,7 +4,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { AppError } from "../../errors";
 import { shardPath } from "../../store/layout";
-import type { ShardCopier } from "../../store/shard-copier";
+import type { Priority, ShardCopier } from "../../store/shard-copier";
 
 /** Where a copy waits to be sent: in the root, so on the shard's own disk; a leading dot is never a website. */
 export const EXPORT_PREFIX = ".export-";
@@ -26,14 +26,14 @@ export function removeExportLeftovers(root: string): void {
  * writes, and streamed as the file. The copy is unlinked as soon as it is
  * open, so nothing stays behind however the download ends.
  */
-export async function exportMonth(root: string, copier: ShardCopier, website: string, month: string): Promise<Response> {
+export async function exportMonth(root: string, copier: ShardCopier, website: string, month: string, priority: Priority): Promise<Response> {
   const source = shardPath(root, website, month);
   if (!existsSync(source)) throw new AppError("InvalidDatabaseName", `There is no month ${month} of "${website}" on this node.`);
   const copy = join(root, `${EXPORT_PREFIX}${randomUUID()}.db`);
   let file;
   let counts;
   try {
-    counts = await copier.copy(source, copy);
+    counts = await copier.copy(source, copy, priority);
     file = await open(copy, "r");
   } finally {
     rmSync(copy, { force: true });

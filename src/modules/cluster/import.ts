@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { AppError } from "../../errors";
 import { syncPath } from "../../store/durable";
 import { isMonthName, SHARD_FILE, websiteDir } from "../../store/layout";
-import type { ShardCopier, ShardCounts } from "../../store/shard-copier";
+import type { Priority, ShardCopier, ShardCounts } from "../../store/shard-copier";
 import type { Store } from "../../store/store";
 import { describeAnswer, type NodeClient } from "./client";
 import { COUNT_HEADERS } from "./export";
@@ -23,6 +23,9 @@ export type ImportState = "stored" | "staged" | "none";
  * website: nothing answers from a half-copied one.
  */
 export class ImportArea {
+  /** What each staged month was found to hold when it arrived, while its file stays as it was then. */
+  private readonly verified = new Map<string, { counts: ShardCounts; file: string }>();
+
   constructor(
     private readonly store: Store,
     private readonly copier: ShardCopier,
@@ -41,8 +44,12 @@ export class ImportArea {
     return existsSync(this.staging(website)) ? "staged" : "none";
   }
 
-  /** Pulls one month of `website` from the node at `from` into the staging directory, replacing an earlier copy of it. */
-  async pull(website: string, month: string, from: string): Promise<ShardCounts & { bytes: number }> {
+  /**
+   * Pulls one month of `website` from the node at `from` into the staging
+   * directory, replacing an earlier copy of it. `priority` is "held" when
+   * the sender holds the website's writes until this is done.
+   */
+  async pull(website: string, month: string, from: string, priority: Priority): Promise<ShardCounts & { bytes: number }> {
     if (!isMonthName(month)) throw new AppError("InvalidParameter", `month: "${month}" is not a month (YYYY-MM).`);
     this.refuseKnown(website);
     const dir = join(this.staging(website), month);
@@ -76,13 +83,14 @@ export class ImportArea {
     renameSync(part, shard);
     let counts: ShardCounts;
     try {
-      counts = await this.copier.verify(shard);
+      counts = await this.copier.verify(shard, priority);
     } catch (error) {
       throw new AppError("NodeUnavailable", `${website}/${month} arrived damaged (${(error as Error).message}); try again.`);
     }
     if (counts.events !== expected.events || counts.ids !== expected.ids) {
       throw new AppError("NodeUnavailable", `${website}/${month} arrived with ${counts.events} events and ${counts.ids} ids where ${from} sent ${expected.events} and ${expected.ids}; try again.`);
     }
+    this.verified.set(shard, { counts, file: fileSignature(shard) });
     return { ...counts, bytes };
   }
 
@@ -105,7 +113,8 @@ export class ImportArea {
       const expected = months[month]!;
       const path = join(staging, month, SHARD_FILE);
       if (!isMonthName(month) || !existsSync(path)) throw new AppError("Conflict", `${website}/${month} has not been copied here; copy it first.`);
-      const counts = await this.copier.count(path);
+      const known = this.verified.get(path);
+      const counts = known?.file === fileSignature(path) ? known.counts : await this.copier.count(path, "held");
       if (counts.events !== expected.events || counts.ids !== expected.ids) {
         throw new AppError("Conflict", `${website}/${month} here holds ${counts.events} events and ${counts.ids} ids, not ${expected.events} and ${expected.ids}; copy it again.`);
       }
@@ -113,6 +122,7 @@ export class ImportArea {
     }
     this.refuseKnown(website);
     renameSync(staging, websiteDir(this.store.root, website));
+    this.forgetStaged(website);
     syncPath(this.store.root);
     // It may have moved away from here once; it is back.
     this.store.moves.unmark(website);
@@ -121,6 +131,12 @@ export class ImportArea {
 
   abort(website: string): void {
     rmSync(this.staging(website), { recursive: true, force: true });
+    this.forgetStaged(website);
+  }
+
+  private forgetStaged(website: string): void {
+    const prefix = this.staging(website) + "/";
+    for (const path of this.verified.keys()) if (path.startsWith(prefix)) this.verified.delete(path);
   }
 
   private staging(website: string): string {
@@ -132,4 +148,10 @@ export class ImportArea {
       throw new AppError("Conflict", `This node has "${website}" already; a move never overwrites a website (remove one copy first).`);
     }
   }
+}
+
+/** A file as it stands: the same path, inode, size and change time mean nothing was written to it since. */
+function fileSignature(path: string): string {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : "";
 }

@@ -74,14 +74,14 @@ export function clusterRoutes({ nodeName, store, copier, imports, mover, forget 
     .get("/_cluster/export/:website/:month", ({ params, request }) => {
       const name = website(params.website, request);
       if (!isMonthName(params.month)) throw new AppError("InvalidParameter", `month: "${params.month}" is not a month (YYYY-MM).`);
-      return exportMonth(store.root, copier, name, params.month);
+      return exportMonth(store.root, copier, name, params.month, store.moves.isHeld(name) ? "held" : "background");
     })
     .post(
       "/_cluster/import/:website/:month",
       async ({ params, request }) => {
         const name = website(params.website, request);
-        const { from } = await body(request);
-        return { website: name, month: params.month, ...(await imports.pull(name, params.month, url(from, "from"))) };
+        const { from, held } = await body(request);
+        return { website: name, month: params.month, ...(await imports.pull(name, params.month, url(from, "from"), held === true ? "held" : "background")) };
       },
       raw,
     )
