@@ -58,7 +58,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-interface Option {
+export interface Option {
   short?: string;
   /** Environment variables read in order when the flag is absent. */
   env: string[];
@@ -67,8 +67,8 @@ interface Option {
   help: string;
 }
 
-/** Every setting, in the order `--help` lists them. Flags win over environment, environment over defaults. */
-const OPTIONS = {
+/** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
+export const OPTIONS = {
   user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / and /_health needs credentials" },
   password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password (needs --user)" },
   token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token that opens every route, like --user/--password" },
