@@ -72,6 +72,7 @@ export function auth(credentials: Credentials) {
       throw refuse("InvalidCredentials", "The bearer token is wrong.");
     }
     if (presented?.scheme === "basic" && user !== "") {
+      // Both comparisons always run: which one failed must not show in the timing.
       const userOk = same(presented.user, user);
       const passwordOk = same(presented.password, password);
       if (userOk && passwordOk) return;
