@@ -114,6 +114,8 @@ describe("--send-timeout 1: a download nobody reads", () => {
     expect(whole.status).toBe(200);
     fullBytes = (await whole.arrayBuffer()).byteLength;
     expect(fullBytes).toBeGreaterThan(25_000_000);
+    // Its request line comes after the answer: let it arrive, so that no test takes it for its own.
+    await waitFor("the whole download's request line", () => server.output().includes(`GET /${SITE} 200 `));
   }, 60_000);
   afterAll(() => server.stop());
 
