@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import type { Config } from "./config/config";
 import { createLogger } from "./observe/log";
+import { notifySystemd } from "./observe/systemd";
 import { openServices, StartupError } from "./services";
 import { version } from "../package.json";
 
@@ -31,10 +32,12 @@ export async function serve(config: Config): Promise<void> {
 
   const server = app.server!;
   log.notice(`micro-analytics ${version} listening on ${server.url.href} (root ${config.root})`);
+  notifySystemd(`READY=1\nSTATUS=listening on ${server.url.href}`, log);
 
   const shutdown = async (signal: string) => {
     const started = performance.now();
     log.notice(`${signal}: no new connections; answering the requests in flight`);
+    notifySystemd("STOPPING=1", log);
     const grace = setTimeout(() => {
       log.warn(`requests still in flight after ${SHUTDOWN_GRACE_MS / 1000} s; closing their connections`);
       void server.stop(true);
