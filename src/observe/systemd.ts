@@ -1,4 +1,5 @@
-import { dlopen, FFIType } from "bun:ffi";
+import { dlopen, FFIType, read } from "bun:ffi";
+import { constants } from "node:os";
 import type { Logger } from "./log";
 
 const AF_UNIX = 1;
@@ -15,6 +16,7 @@ const SYMBOLS = {
   socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
   sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
+  __errno_location: { args: [], returns: FFIType.ptr },
 } as const;
 
 function loadLibc() {
@@ -29,6 +31,13 @@ function loadLibc() {
 }
 
 let libc: ReturnType<typeof loadLibc> | undefined;
+
+/** The name of the C library's last error on this thread (ENOENT, ECONNREFUSED…), read right after the failed call. */
+function lastError(c: NonNullable<typeof libc>): string {
+  const where = c.__errno_location();
+  const code = where ? read.i32(where) : 0;
+  return Object.entries(constants.errno).find(([, value]) => value === code)?.[0] ?? `errno ${code}`;
+}
 
 /** The address systemd gave, as a struct sockaddr_un: a file's path, or an abstract name written `@name`. */
 function socketAddress(socket: string): { address: Uint8Array; length: number } {
@@ -49,11 +58,12 @@ function send(state: string, socket: string): void {
   libc ??= loadLibc();
   const { address, length } = socketAddress(socket);
   const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw new Error("no unix datagram socket could be opened");
+  if (fd < 0) throw new Error(`socket: ${lastError(libc)}`);
   const message = Buffer.from(state);
   const sent = Number(libc.sendto(fd, message, message.length, MSG_NOSIGNAL, address, length));
+  const error = sent === message.length ? undefined : `sendto: ${lastError(libc)}`;
   libc.close(fd);
-  if (sent !== message.length) throw new Error("the socket refused the message");
+  if (error) throw new Error(error);
 }
 
 /**
