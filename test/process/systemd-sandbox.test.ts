@@ -219,7 +219,12 @@ describe.skipIf(cannotSandbox !== undefined)("the unit's sandbox", () => {
     expect((await request(`${service.url}/other.example`, { method: "DELETE" })).body).toEqual({ deleted: "other.example" });
     expect(existsSync(join(root, "other.example"))).toBe(false);
     expect((await request(`${service.url}/_health`)).status).toBe(200);
-    expect((await request(`${service.url}/_metrics`)).status).toBe(200);
+    // The process_* metrics read /proc/self only, which ProcSubset=pid leaves in place.
+    const metrics = await request(`${service.url}/_metrics`);
+    expect(metrics.status).toBe(200);
+    for (const name of ["process_open_fds", "process_max_fds", "process_virtual_memory_bytes", "process_resident_memory_bytes"]) {
+      expect(metrics.body).toMatch(new RegExp(`^${name} \\d`, "m"));
+    }
 
     process.kill(service.pid, "SIGTERM");
     await listener.next("STOPPING=1");
