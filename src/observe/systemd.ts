@@ -48,7 +48,8 @@ function socketAddress(socket: string): { address: Uint8Array; length: number } 
   const length = start + name.length + (abstract ? 0 : 1);
   if (length > SOCKADDR_UN_SIZE) throw new Error("it is longer than a unix socket address may be");
   const address = new Uint8Array(SOCKADDR_UN_SIZE);
-  new DataView(address.buffer).setUint16(0, AF_UNIX, true);
+  // sa_family is in the host's byte order.
+  new Uint16Array(address.buffer, 0, 1)[0] = AF_UNIX;
   address.set(name, start);
   return { address, length };
 }
