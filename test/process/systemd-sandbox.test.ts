@@ -17,7 +17,7 @@
  * saying why.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../../src/bundle";
 import { listenForNotifications } from "../helpers/notify";
@@ -98,6 +98,10 @@ f.load()
 os.execv(sys.argv[2], sys.argv[2:])
 `;
 
+function readableByService(path: string): boolean {
+  return run(["setpriv", "--reuid", String(SERVICE_ID), "--regid", String(SERVICE_ID), "--clear-groups", "test", "-r", path]).ok;
+}
+
 const FAMILIES: Record<string, number> = { AF_UNIX: 1, AF_INET: 2, AF_INET6: 10 };
 
 /** Why the sandbox cannot be built here, or undefined when it can. */
@@ -108,6 +112,11 @@ const cannotSandbox: string | undefined = (() => {
   if (!run([PYTHON, "-c", "import seccomp"]).ok) return `${PYTHON} has no seccomp module (apt-get install python3-seccomp)`;
   const probe = run(["unshare", "--user", "--mount", "--pid", "--fork", "true"]);
   if (!probe.ok) return `unshare cannot make a user, mount and pid namespace here: ${probe.text}`;
+  // The binary is copied where the service's user can read it; the sources are run where they are.
+  if (!process.env.MA_TEST_SERVER) {
+    const unreadable = [process.execPath, join(PROJECT_DIR, "src", "main.ts"), join(PROJECT_DIR, "node_modules", "elysia", "package.json")].find((path) => !readableByService(path));
+    if (unreadable) return `the service's user (uid ${SERVICE_ID}) cannot read ${unreadable} where it is; the compiled binary's run (MA_TEST_SERVER) copies it and runs the test`;
+  }
   return undefined;
 })();
 if (cannotSandbox) console.log(`systemd-sandbox: skipping the unit's sandbox test: ${cannotSandbox}`);
@@ -148,7 +157,13 @@ async function startSandboxed(root: string, env: Record<string, string>): Promis
     `mount -t proc -o ${proc} proc /proc`,
     `exec setpriv --reuid ${SERVICE_ID} --regid ${SERVICE_ID} --clear-groups --bounding-set -all --inh-caps -all --no-new-privs ${PYTHON} -c "$LOADER" "$@"`,
   ].join("\n");
-  const command = [...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, "--cache-directory", join(root, "..", "cache")];
+  let [program, ...rest] = serverCommand();
+  if (process.env.MA_TEST_SERVER) {
+    // Wherever the binary was built (a home directory of mode 0700, say), the service's user must reach it.
+    copyFileSync(program!, (program = join(dir, "micro-analytics")));
+    chmodSync(program, 0o755);
+  }
+  const command = [program!, ...rest, "--host", "127.0.0.1", "--port", "0", "--root", root, "--cache-directory", join(root, "..", "cache")];
   const outer = Bun.spawn(["unshare", "--user", "--mount", "--pid", "--fork", "--propagation", "private", "sh", "-c", inner, "sh", policy, ...command], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LOADER: SECCOMP_LOADER, ...env },
     stdout: "pipe",
