@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Limits } from "./config/config";
+import type { ConnectionTimeouts, Limits } from "./config/config";
 import { auth, type Credentials } from "./http/auth";
 import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
@@ -22,6 +22,7 @@ export interface AppDeps {
   ingest: IngestService;
   credentials: Credentials;
   limits: Limits;
+  timeouts: ConnectionTimeouts;
   retentionMonths: number;
   metrics: Metrics;
   log: Logger;
@@ -38,7 +39,7 @@ export interface AppDeps {
  * everything else, and last the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log, engine, cluster, splitBulk } = deps;
+  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, cluster, splitBulk } = deps;
   return new Elysia()
     .use(nodeHeader(cluster.nodeName))
     .use(observe(metrics, log))
@@ -49,7 +50,7 @@ export function createApp(deps: AppDeps) {
     .use(auth(credentials))
     .use(clusterRoutes(cluster))
     .use(ingestRoutes(ingest, limits, retentionMonths, splitBulk))
-    .use(queryRoutes(store, engine))
+    .use(queryRoutes(store, engine, timeouts))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());
 }

@@ -12,13 +12,14 @@ import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
 import { Metrics } from "./observe/metrics";
-import { cacheDirectory } from "./cache/directory";
+import { cacheDirectory, cacheDirectoryProblem } from "./cache/directory";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
 import { ShardCopier } from "./store/shard-copier";
 import { Store } from "./store/store";
 import { version } from "../package.json";
+import { version as embeddedGeoipVersion } from "@ip-location-db/geo-whois-asn-country-mmdb/package.json";
 
 const HOUR_MS = 3_600_000;
 
@@ -30,6 +31,10 @@ export class StartupError extends Error {
 /** What the HTTP app needs, and how to release it all. */
 export interface Services {
   deps: AppDeps;
+  /** The country database in use, for the start line: the path given, or the embedded one's name and version. */
+  geoip: string;
+  /** Reads what can change without a restart (the `--geoip` file) again, and logs what it did. */
+  reload(): void;
   /** Commits what is queued, stops the workers and closes every shard. */
   close(): void;
 }
@@ -47,6 +52,8 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   } catch (error) {
     throw new StartupError(`--geoip: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}).`);
   }
+  // Looked up through this, so that a reload swaps the database (and its memo) under the enricher.
+  const lookupCountry: CountryLookup = (ip) => country(ip);
 
   let store: Store;
   let locked: boolean;
@@ -81,13 +88,19 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     retention.unref();
   }
 
-  const engine = new QueryEngine(
-    { root: config.root, sync: config.sync, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
-    log,
-  );
+  const cacheDir = cacheDirectory(config.cacheDirectory);
+  const cacheProblem = cacheDirectoryProblem(cacheDir);
+  if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
+  const engine = new QueryEngine({ root: config.root, sync: config.sync, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024 }, log);
   await engine.ready;
 
-  const credentials = { user: config.user, password: config.password, token: config.token };
+  const credentials = {
+    user: config.user,
+    password: config.password,
+    token: config.token,
+    ingestToken: config.ingestToken,
+    openIngest: config.ingestAuth === "none",
+  };
   const client = new NodeClient(credentials);
   const copier = new ShardCopier();
   const imports = new ImportArea(store, copier, client);
@@ -101,15 +114,29 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
+      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
       credentials,
       limits: config.limits,
+      timeouts: config.timeouts,
       retentionMonths: config.retentionMonths,
       metrics,
       log,
       engine,
       cluster: { nodeName: config.nodeName, store, copier, imports, mover: new WebsiteMover(store, client, forget, log), forget },
       splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, config.limits, client),
+    },
+    geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
+    reload() {
+      if (config.geoip === undefined) {
+        log.notice("SIGHUP: nothing to reload; the GeoIP database is the embedded one, and every other setting is read at start (restart to change it)");
+        return;
+      }
+      try {
+        country = openCountryLookup(config.geoip);
+        log.notice(`SIGHUP: reloaded the GeoIP database ${config.geoip}`);
+      } catch (error) {
+        log.error(`SIGHUP: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}); still using the one read before`);
+      }
     },
     close() {
       clearInterval(retention);

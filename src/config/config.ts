@@ -7,6 +7,10 @@ export interface Config {
   user: string;
   password: string;
   token: string;
+  /** A bearer token that opens only the POST routes. */
+  ingestToken: string;
+  /** "none": the POST routes need no credentials, even when others are set. */
+  ingestAuth: "required" | "none";
   host: string;
   port: number;
   root: string;
@@ -19,6 +23,7 @@ export interface Config {
   /** Month shards older than this many months are dropped; 0 keeps everything. */
   retentionMonths: number;
   limits: Limits;
+  timeouts: ConnectionTimeouts;
   logLevel: LogLevel;
   logFormat: LogFormat;
   /** Named in the X-Node-Name header of every answer; the host name unless set. */
@@ -46,6 +51,14 @@ export interface Limits {
   maxNewShards: number;
 }
 
+/** How long a connection may stay silent, in seconds; Bun takes at most 255. */
+export interface ConnectionTimeouts {
+  /** Between requests, or while a request arrives. */
+  keepaliveSeconds: number;
+  /** While a streamed answer waits on a client that reads none of it. */
+  sendSeconds: number;
+}
+
 /** What to do: serve (the default), one of the maintenance commands, or print help or the version. */
 export type Command =
   | { name: "serve"; config: Config }
@@ -54,7 +67,8 @@ export type Command =
   | { name: "migrate-platforms"; config: Config }
   | { name: "rebalance"; config: Config; dryRun: boolean; finish: boolean }
   | { name: "help"; text: string }
-  | { name: "version" };
+  | { name: "version" }
+  | { name: "licenses" };
 
 const COMMANDS = ["serve", "backup", "check", "migrate-platforms", "rebalance"] as const;
 
@@ -73,9 +87,11 @@ export interface Option {
 
 /** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
 export const OPTIONS = {
-  user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
-  password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
-  token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token accepted besides basic auth; when set, credentials are required" },
+  user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / and /_health needs credentials" },
+  password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password (needs --user)" },
+  token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token that opens every route, like --user/--password" },
+  "ingest-token": { env: ["MA_INGEST_TOKEN"], value: "SECRET", default: "", help: "bearer token that opens only the POST routes (needs --token or --user)" },
+  "ingest-auth": { env: ["MA_INGEST_AUTH"], value: "required|none", default: "required", help: "none: the POST routes need no credentials; reads, DELETE and /_metrics keep theirs" },
   host: { env: ["MA_HOST"], value: "ADDRESS", default: "0.0.0.0", help: "address to listen on" },
   port: { short: "p", env: ["MA_PORT", "PORT"], value: "PORT", default: "7070", help: "port to listen on (0 picks a free one)" },
   root: { short: "r", env: ["MA_ROOT"], value: "DIR", default: "./dbs", help: "database directory, created if missing" },
@@ -84,6 +100,8 @@ export const OPTIONS = {
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
   "cache-size": { env: ["MA_CACHE_SIZE"], value: "MIB", default: "256", help: "most MiB the result cache may take on disk" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
+  "keepalive-timeout": { env: ["MA_KEEPALIVE_TIMEOUT"], value: "SECONDS", default: "30", help: "a connection silent this long between requests (or while sending one) is closed; 1 to 255" },
+  "send-timeout": { env: ["MA_SEND_TIMEOUT"], value: "SECONDS", default: "60", help: "a download whose client reads nothing for this long is cut off; 1 to 255" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
   "max-field-length": { env: ["MA_MAX_FIELD_LENGTH"], value: "CHARS", default: "8192", help: "longest text field or header value in an event" },
   "max-bulk-items": { env: ["MA_MAX_BULK_ITEMS"], value: "N", default: "100000", help: "most events in one bulk request" },
@@ -103,11 +121,11 @@ type Name = keyof typeof OPTIONS;
 
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
-  let flags: Partial<Record<Name | "help" | "version" | "dry-run" | "finish", string | boolean>>;
+  let flags: Partial<Record<Name | "help" | "version" | "licenses" | "dry-run" | "finish", string | boolean>>;
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
-      args: argv,
+      args: attachNegativeValues(argv),
       strict: true,
       allowPositionals: true,
       options: {
@@ -116,6 +134,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         ),
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        licenses: { type: "boolean" },
         "dry-run": { type: "boolean" },
         finish: { type: "boolean" },
       },
@@ -125,6 +144,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   }
   if (flags.help) return { name: "help", text: helpText() };
   if (flags.version) return { name: "version" };
+  if (flags.licenses) return { name: "licenses" };
 
   const [name = "serve", ...rest] = positionals;
   if (!(COMMANDS as readonly string[]).includes(name)) {
@@ -152,7 +172,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     const raw = get(name).trim();
     const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!(value >= min && value <= max)) {
-      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${raw}" is not a whole number from ${min} to ${max}.`);
+      const wanted = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${raw}" is not a whole number ${wanted}.`);
     }
     return value;
   };
@@ -173,6 +194,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     user: text("user"),
     password: text("password"),
     token: text("token"),
+    ingestToken: text("ingest-token"),
+    ingestAuth: choice("ingest-auth", ["required", "none"] as const),
     host: text("host", true),
     port: integer("port", 0, 65_535),
     root: text("root", true),
@@ -190,6 +213,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       maxHeaders: integer("max-headers", 0),
       maxNewShards: integer("max-new-shards", 1),
     },
+    timeouts: {
+      keepaliveSeconds: integer("keepalive-timeout", 1, 255),
+      sendSeconds: integer("send-timeout", 1, 255),
+    },
     logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
     logFormat: choice("log-format", ["text", "json"] as const),
     nodeName: nodeName(text("node-name") || hostname()),
@@ -199,6 +226,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       concurrency: integer("router-concurrency", 1, 1000),
     },
   };
+  checkCredentials(config);
   switch (name as (typeof COMMANDS)[number]) {
     case "backup":
       return { name: "backup", config, destination: rest[0]! };
@@ -241,6 +269,46 @@ function nodeUrl(flag: "router" | "nodes", value: string): string {
   return url.href.replace(/\/+$/, "");
 }
 
+/** Settings that each look valid but together would leave a route open, or closed to everyone, without saying so. */
+function checkCredentials({ user, password, token, ingestToken, ingestAuth }: Config): void {
+  if (password !== "" && user === "") {
+    throw new ConfigError("--password (or MA_PASSWORD) is set but --user (or MA_USER) is not: basic auth needs both, and without a user every route would be open.");
+  }
+  if (ingestToken !== "" && user === "" && token === "") {
+    throw new ConfigError(
+      "--ingest-token (or MA_INGEST_TOKEN) opens only the POST routes; also set --token or --user/--password, which open the reads, DELETE and /_metrics.",
+    );
+  }
+  if (ingestToken !== "" && ingestAuth === "none") {
+    throw new ConfigError("--ingest-token and --ingest-auth none contradict each other: the POST routes either take a token or need none. Choose one.");
+  }
+}
+
+/**
+ * `--port -5` would make the flag parser take `-5` for a flag and answer its
+ * own riddle; given as `--port=-5`, the value reaches our checks, which say
+ * what the flag takes.
+ */
+function attachNegativeValues(argv: string[]): string[] {
+  const names = new Map<string, string>();
+  for (const [name, option] of Object.entries(OPTIONS) as [string, Option][]) {
+    names.set(`--${name}`, name);
+    if (option.short) names.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = names.get(argv[i]!);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]!);
+    }
+  }
+  return out;
+}
+
 function helpText(): string {
   const rows = Object.entries(OPTIONS).map(([name, o]: [string, Option]) => {
     const flag = `${o.short ? `-${o.short}, ` : "    "}--${name} ${o.value}`;
@@ -265,6 +333,7 @@ function helpText(): string {
     ...rows,
     `  ${"-h, --help".padEnd(32)} show this help`,
     `  ${"-v, --version".padEnd(32)} show the version`,
+    `  ${"    --licenses".padEnd(32)} show the licences and notices of everything the program contains`,
     "",
   ].join("\n");
 }

@@ -177,4 +177,20 @@ describe("a move", () => {
     expect((await a.app.request(`/_cluster/move/x.example`, { body: { to: b.url, self: a.url } })).status).toBe(401);
     expect((await a.app.request("/_cluster/export/x.example/2015-10")).status).toBe(401);
   });
+
+  test("are POSTs that no ingest credential opens: neither an ingest token nor open ingest", async () => {
+    const open = await serveApp(["--token", TOKEN, "--ingest-auth", "none"]);
+    const ingest = await serveApp(["--token", TOKEN, "--ingest-token", "writer"]);
+    try {
+      expect((await open.app.request("/open.example", { body: { time: "2015-11-24T13:00:00Z" } })).status).toBe(200);
+      expect((await open.app.request("/_cluster/move/open.example", { body: { to: b.url, self: open.url } })).status).toBe(401);
+      expect((await open.app.request("/_cluster/import/open.example/2015-11", { body: { from: a.url } })).status).toBe(401);
+      const writer = { authorization: "Bearer writer" };
+      expect((await ingest.app.request("/ingest.example", { body: { time: "2015-11-24T13:00:00Z" }, headers: writer })).status).toBe(200);
+      expect((await ingest.app.request("/_cluster/move/ingest.example", { body: { to: b.url, self: ingest.url }, headers: writer })).status).toBe(403);
+    } finally {
+      open.close();
+      ingest.close();
+    }
+  });
 });
