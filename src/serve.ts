@@ -52,6 +52,9 @@ export async function serve(config: Config): Promise<void> {
     sync: config.sync,
     retentionMonths: config.retentionMonths,
     logLevel: config.logLevel,
+    node: config.nodeName,
+    router: config.cluster.router,
+    nodes: config.cluster.nodes.length > 0 ? config.cluster.nodes.join(",") : undefined,
   } satisfies Fields);
   if (!authIsOn(credentials)) {
     log.warn(

@@ -11,13 +11,14 @@ export interface ServedApp {
 /**
  * An in-process app (see app.ts) also reachable over real HTTP on an
  * ephemeral loopback port: for what one node asks another (a move pulls
- * months from the old owner while it answers the new one's requests).
+ * months from the old owner while it answers the new one's requests). `port`
+ * is for nodes that must know each other's URLs before they start (--nodes).
  */
-export async function serveApp(args: string[] = []): Promise<ServedApp> {
+export async function serveApp(args: string[] = [], port = 0): Promise<ServedApp> {
   const app = await openApp(args);
   const server = Bun.serve({
     hostname: "127.0.0.1",
-    port: 0,
+    port,
     fetch: (request) => {
       const url = new URL(request.url);
       return app.fetch(url.pathname + url.search, request);

@@ -34,12 +34,12 @@ export class NodeClient {
   }
 
   /** Sends `body` as JSON (a GET when there is none) and reads the answer as JSON. */
-  async json(url: string, init: { method?: string; body?: unknown } = {}): Promise<NodeAnswer> {
+  async json(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<NodeAnswer> {
     const body = init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body);
     const response = await this.fetch(url, {
       method: init.method ?? (body === undefined ? "GET" : "POST"),
       body,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
+      headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...init.headers },
     });
     const text = await response.text();
     let parsed: unknown = text;

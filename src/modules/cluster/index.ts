@@ -6,8 +6,10 @@ import { isMonthName } from "../../store/layout";
 import type { ShardCopier, ShardCounts } from "../../store/shard-copier";
 import type { Store } from "../../store/store";
 import { exportMonth } from "./export";
+import type { NodeClient } from "./client";
 import type { ImportArea } from "./import";
 import type { WebsiteMover } from "./move";
+import { clusterWebsites, NODE_SCOPE_HEADER } from "./websites";
 
 export interface ClusterDeps {
   nodeName: string;
@@ -17,6 +19,10 @@ export interface ClusterDeps {
   mover: WebsiteMover;
   /** Drops a website's cached answers: its files were replaced or removed. */
   forget(website: string): Promise<void>;
+  /** Every node's URL (--nodes): `GET /_websites` then lists them all. */
+  nodes: string[];
+  client: NodeClient;
+  concurrency: number;
 }
 
 /** Bodies of the internal routes are small: a URL or a list of months. */
@@ -31,9 +37,11 @@ const MAX_BODY = 1024 * 1024;
  * Registered before the other routes, it also refuses what a move forbids:
  * writes (and DELETE) to a website being moved (503) or moved away (421),
  * and reads of one moved away whose copy here is gone (421); until then its
- * frozen copy still answers reads, exactly as its new owner would.
+ * frozen copy still answers reads, exactly as its new owner would. With
+ * `--nodes`, it answers `GET /_websites` for the whole cluster (see
+ * websites.ts); a node asking for this node's own list says so in a header.
  */
-export function clusterRoutes({ nodeName, store, copier, imports, mover, forget }: ClusterDeps) {
+export function clusterRoutes({ nodeName, store, copier, imports, mover, forget, nodes, client, concurrency }: ClusterDeps) {
   const website = (segment: string | undefined, request: Request) => websiteParam(segment, request);
   const body = async (request: Request) => {
     const parsed = await readJsonBody(request, MAX_BODY);
@@ -44,6 +52,9 @@ export function clusterRoutes({ nodeName, store, copier, imports, mover, forget 
 
   return new Elysia({ name: "cluster" })
     .onBeforeHandle({ as: "global" }, ({ params, request, route }) => {
+      if (route === "/_websites" && nodes.length > 0 && request.headers.get(NODE_SCOPE_HEADER) !== "node") {
+        return clusterWebsites(nodes, client, concurrency);
+      }
       if (route.startsWith("/_cluster/") || route === "/:website/_node") return;
       const name = (params as Record<string, string | undefined> | undefined)?.website;
       if (name === undefined) return;
