@@ -23,6 +23,7 @@ export interface TestRouter {
 }
 
 const DEPLOY_NGINX = resolve(import.meta.dir, "../../deploy/nginx/micro-analytics.conf");
+export const DEPLOY_HAPROXY = resolve(import.meta.dir, "../../deploy/haproxy/micro-analytics.cfg");
 
 /** Whether nginx is installed (.ci/run installs it: apt-get install nginx-light). */
 export function hasNginx(): boolean {
@@ -31,6 +32,11 @@ export function hasNginx(): boolean {
 
 function nginxBinary(): string {
   return Bun.which("nginx") ?? Bun.which("nginx", { PATH: "/usr/sbin:/usr/local/sbin" })!;
+}
+
+/** The HAProxy binary, when it is installed (apt-get install haproxy; .ci/run does). */
+export function haproxyBinary(): string | null {
+  return Bun.which("haproxy") ?? Bun.which("haproxy", { PATH: "/usr/sbin:/usr/local/sbin" });
 }
 
 /** A port that was free a moment ago, for a process that cannot be told to pick one (nginx). */
@@ -130,3 +136,44 @@ export async function startRouter(nodes: RouterNode[], port = freePort()): Promi
     log,
   };
 }
+
+/** The shipped HAProxy configuration for these nodes on this port, made as nginxConfig makes nginx's. */
+export function haproxyConfig(nodes: RouterNode[], port: number): string {
+  const shipped = readFileSync(DEPLOY_HAPROXY, "utf8");
+  const perNode = /^backend node-\d+\n(?: {4}.*\n)+/gm;
+  const template = perNode.exec(shipped)![0];
+  perNode.lastIndex = 0;
+  let config = shipped.replace(perNode, "");
+  config = config.replace(/((?: {4}server node-\d+ 10\.0\.0\.\d+:7070.*\n)+)/g, (servers: string) => {
+    const line = servers.split("\n")[0]!;
+    return nodes.map((node) => line.replace(/node-\d+/, node.name).replace(/10\.0\.0\.\d+:7070/, node.address) + "\n").join("");
+  });
+  config += nodes.map((node) => template.replaceAll(/node-\d+/g, node.name).replace(/10\.0\.0\.\d+:7070/, node.address)).join("");
+  // A test's shell may allow fewer open files than the 2 × maxconn HAProxy wants.
+  return config.replace(/^(\s*)bind :8080$/m, `$1bind 127.0.0.1:${port}`).replace(/^(\s*)maxconn \d+$/m, "$1maxconn 1000");
+}
+
+/** HAProxy in the foreground with the shipped configuration, on 127.0.0.1, stopped by its pid. */
+export async function startHaproxy(nodes: RouterNode[], port = freePort()): Promise<{ url: string; stop(): Promise<void> }> {
+  const dir = tempDir("ma-haproxy-");
+  const file = join(dir, "haproxy.cfg");
+  writeFileSync(file, haproxyConfig(nodes, port));
+  const proc = Bun.spawn([haproxyBinary()!, "-db", "-f", file], { stdout: "ignore", stderr: "pipe" });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`haproxy to listen on ${url}`, async () => {
+    if (proc.exitCode !== null) throw new Error(`haproxy exited ${proc.exitCode}: ${await new Response(proc.stderr).text()}`);
+    return fetch(`${url}/_health`).then(
+      () => true,
+      () => false,
+    );
+  });
+  return {
+    url,
+    async stop() {
+      proc.kill("SIGTERM");
+      await proc.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
