@@ -1,5 +1,5 @@
 import type { Subprocess } from "bun";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tempDir } from "./server";
 import { waitFor } from "./wait";
@@ -75,7 +75,12 @@ export function nginxConfig(nodes: RouterNode[], port: number): string {
  */
 export async function startRouter(nodes: RouterNode[], port = freePort()): Promise<TestRouter> {
   const dir = tempDir("ma-nginx-");
-  for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) mkdirSync(join(dir, sub), { recursive: true });
+  // Started as root, nginx runs its workers as another user, which buffers large request bodies here.
+  chmodSync(dir, 0o755);
+  for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi", "logs"]) {
+    mkdirSync(join(dir, sub), { recursive: true });
+    chmodSync(join(dir, sub), 0o777);
+  }
   const write = (list: RouterNode[]) => {
     writeFileSync(join(dir, "micro-analytics.conf"), nginxConfig(list, port));
     writeFileSync(
