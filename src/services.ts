@@ -8,6 +8,7 @@ import { removeExportLeftovers } from "./modules/cluster/export";
 import { createBulkSplitter } from "./modules/cluster/forward";
 import { ImportArea } from "./modules/cluster/import";
 import { WebsiteMover } from "./modules/cluster/move";
+import { RebalanceGuard } from "./modules/cluster/rebalancing";
 import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
@@ -128,6 +129,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
         copier,
         imports,
         mover: new WebsiteMover(store, client, forget, log),
+        rebalance: new RebalanceGuard(config.root, config.nodeName, client),
         forget,
         nodes: config.cluster.nodes,
         client,

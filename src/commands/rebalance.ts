@@ -33,10 +33,14 @@ export interface RebalanceOptions {
  * it names the new owner. `--nodes` lists every node, old and new, by the
  * URL they reach each other at. The service never computes a hash ring.
  *
- * With `--dry-run` it prints the plan. Without, it moves each website (see
+ * With `--dry-run` it prints the plan. Without, it first tells every node
+ * that a rebalance to that router has begun (a website first written on a
+ * node from then on is refused there unless the new router gives it to that
+ * node, see modules/cluster/rebalancing.ts), then moves each website (see
  * modules/cluster/move.ts); the old owners then refuse the moved websites
  * (421) until the router clients use is switched to the new configuration.
- * After the switch, `--finish` removes the old copies.
+ * After the switch, `--finish` removes the old copies and tells the nodes
+ * the rebalance is over.
  *
  * Exit codes: 0 done, 1 something could not be done (it says what; running
  * it again resumes), 2 a node or the router cannot be asked.
@@ -50,6 +54,8 @@ export async function rebalance(config: Config, { dryRun, finish }: RebalanceOpt
 
   let nodes: Node[];
   try {
+    // Before the websites are listed: from here on, a website new on a node is refused there unless it will stay (see rebalancing.ts).
+    if (!dryRun && !finish) await Promise.all(config.cluster.nodes.map((url) => startRebalance(client, url, router)));
     nodes = await Promise.all(config.cluster.nodes.map((url) => readNode(client, url)));
   } catch (error) {
     complain((error as Error).message);
@@ -127,7 +133,15 @@ export async function rebalance(config: Config, { dryRun, finish }: RebalanceOpt
       } else say(`removed the old copy of ${step.website} on ${step.from.name} (now on ${step.to.name})`);
     });
     say(`finished: ${finishes.length - failed} old copies removed, ${failed} failed`);
-    return failed > 0 || moves.length > 0 || conflicts.length > 0 ? 1 : 0;
+    if (failed > 0 || moves.length > 0 || conflicts.length > 0) return 1;
+    for (const node of nodes) {
+      const answer = await client.json(`${node.url}/_cluster/rebalance`, { method: "DELETE" }).catch((error: Error) => error);
+      if (answer instanceof Error || answer.status !== 200) {
+        complain(`cannot tell ${node.name} that the rebalance is over: ${answer instanceof Error ? answer.message : describeAnswer(answer)}; run --finish again`);
+        return 1;
+      }
+    }
+    return 0;
   }
 
   const started = performance.now();
@@ -156,6 +170,17 @@ export async function rebalance(config: Config, { dryRun, finish }: RebalanceOpt
     say("The old nodes now answer 421 for the websites that moved: switch the router to the new list of nodes, then run rebalance --finish with the same flags.");
   }
   return failed > 0 || conflicts.length > 0 ? 1 : 0;
+}
+
+/** Tells a node that a rebalance to `router` has begun. */
+async function startRebalance(client: NodeClient, url: string, router: string): Promise<void> {
+  let answer: NodeAnswer;
+  try {
+    answer = await client.json(`${url}/_cluster/rebalance`, { method: "PUT", body: { router } });
+  } catch (error) {
+    throw new Error(`the node ${url} does not answer (${(error as Error).message}); every node in --nodes must be up.`);
+  }
+  if (answer.status !== 200) throw new Error(`the node ${url} answers ${describeAnswer(answer)} to the start of the rebalance.`);
 }
 
 /** Asks a node its name (the header of `GET /`), its websites and those it gave away. */

@@ -9,6 +9,7 @@ import { exportMonth } from "./export";
 import type { NodeClient } from "./client";
 import type { ImportArea } from "./import";
 import type { WebsiteMover } from "./move";
+import type { RebalanceGuard } from "./rebalancing";
 import { clusterWebsites, NODE_SCOPE_HEADER } from "./websites";
 
 export interface ClusterDeps {
@@ -17,6 +18,7 @@ export interface ClusterDeps {
   copier: ShardCopier;
   imports: ImportArea;
   mover: WebsiteMover;
+  rebalance: RebalanceGuard;
   /** Drops a website's cached answers: its files were replaced or removed. */
   forget(website: string): Promise<void>;
   /** Every node's URL (--nodes): `GET /_websites` then lists them all. */
@@ -37,11 +39,13 @@ const MAX_BODY = 1024 * 1024;
  * Registered before the other routes, it also refuses what a move forbids:
  * writes (and DELETE) to a website being moved (503) or moved away (421),
  * and reads of one moved away whose copy here is gone (421); until then its
- * frozen copy still answers reads, exactly as its new owner would. With
+ * frozen copy still answers reads, exactly as its new owner would. While a
+ * rebalance runs, a website new here is refused too unless this node will
+ * own it (see rebalancing.ts). With
  * `--nodes`, it answers `GET /_websites` for the whole cluster (see
  * websites.ts); a node asking for this node's own list says so in a header.
  */
-export function clusterRoutes({ nodeName, store, copier, imports, mover, forget, nodes, client, concurrency }: ClusterDeps) {
+export function clusterRoutes({ nodeName, store, copier, imports, mover, rebalance, forget, nodes, client, concurrency }: ClusterDeps) {
   const website = (segment: string | undefined, request: Request) => websiteParam(segment, request);
   const body = async (request: Request) => {
     const parsed = await readJsonBody(request, MAX_BODY);
@@ -63,9 +67,24 @@ export function clusterRoutes({ nodeName, store, copier, imports, mover, forget,
         return;
       }
       store.moves.refuseWrite(name);
+      if (rebalance.plannedRouter !== undefined && request.method === "POST" && !store.hasWebsite(name)) return rebalance.refuseNewWebsite(name);
     })
     .get("/:website/_node", ({ params, request }) => ({ website: website(params.website, request), node: nodeName }))
     .get("/_cluster/websites", () => ({ list: store.websites().filter((name) => store.moves.movedTo(name) === undefined) }))
+    .get("/_cluster/rebalance", () => ({ router: rebalance.plannedRouter ?? null }))
+    .put(
+      "/_cluster/rebalance",
+      async ({ request }) => {
+        const router = url((await body(request)).router, "router");
+        rebalance.start(router);
+        return { router };
+      },
+      raw,
+    )
+    .delete("/_cluster/rebalance", () => {
+      rebalance.finish();
+      return { router: null };
+    })
     .get("/_cluster/moved", () => ({
       list: store.moves.list().map(({ website, to }) => ({ website, to, copy: store.hasWebsite(website) })),
     }))
