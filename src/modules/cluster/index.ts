@@ -41,12 +41,12 @@ const MAX_BODY = 1024 * 1024;
  * and reads of one moved away whose copy here is gone (421); until then its
  * frozen copy still answers reads, exactly as its new owner would. While a
  * rebalance runs, a website new here is refused too unless this node will
- * own it (see rebalancing.ts). With
- * `--nodes`, it answers `GET /_websites` for the whole cluster (see
- * websites.ts); a node asking for this node's own list says so in a header.
+ * own it (see rebalancing.ts). With `--nodes`, it answers `GET /_websites`
+ * for the whole cluster (see websites.ts); a node asking for this node's own
+ * list says so in a header.
  */
 export function clusterRoutes({ nodeName, store, copier, imports, mover, rebalance, forget, nodes, client, concurrency }: ClusterDeps) {
-  const website = (segment: string | undefined, request: Request) => websiteParam(segment, request);
+  const website = websiteParam;
   const body = async (request: Request) => {
     const parsed = await readJsonBody(request, MAX_BODY);
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new AppError("InvalidRequest", "body: expected a JSON object.");
