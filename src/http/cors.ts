@@ -21,8 +21,8 @@ export function cors(origins: Privacy["corsOrigins"]) {
     if (!listed) return { "access-control-allow-origin": "*" };
     return origin !== null && listed.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : { vary: "Origin" };
   };
-  const preflight = ({ params, request, set }: { params: { website?: string }; request: Request; set: { status?: number | string } }) => {
-    if (params.website !== undefined) websiteParam(params.website, request);
+  const preflight = ({ params, request, set }: { params?: { website?: string }; request: Request; set: { status?: number | string } }) => {
+    if (params?.website !== undefined) websiteParam(params.website, request);
     // Read by the request log and metrics.
     set.status = 204;
     return new Response(null, {
