@@ -52,6 +52,7 @@ export function erase(config: Config, address: string): number {
     console.log(`${website}: removed ${removed} events`);
     rmSync(join(cacheDirectory(config.cacheDirectory), website), { recursive: true, force: true });
   }
-  console.log(`removed ${total} events of that visitor from ${byWebsite.size} websites under ${root}${failures > 0 ? `; ${failures} shards failed, run erase again` : ""}`);
+  const websites = `${byWebsite.size} website${byWebsite.size === 1 ? "" : "s"}`;
+  console.log(`removed ${total} events of that visitor from ${websites} under ${root}${failures > 0 ? `; ${failures} shards failed, run erase again` : ""}`);
   return failures === 0 ? 0 : 1;
 }

@@ -93,17 +93,16 @@ export function openAddressPolicy({ mode, root, ipKeyFile, clock = Date.now, onA
       };
     }
     case "daily": {
-      let hashed = (ip: string) => ip;
-      const daily = new DailyKey(root, clock, () => (hashed = dayMemo()));
-      const dayMemo = () => memoize((ip) => hashAddress(daily.current(), ip), MEMO);
-      hashed = dayMemo();
+      let hashed: ((ip: string) => string) | undefined;
+      const daily = new DailyKey(root, clock, () => (hashed = undefined));
       return {
         mode,
         store: (ip) => {
           if (ip === "") return "";
           onAnonymized();
-          // Read first: past midnight it changes the key, and drops the memo of the day before.
-          daily.current();
+          // Past midnight this changes the key, and drops the hashes of the day before with it.
+          const key = daily.current();
+          hashed ??= memoize((address) => hashAddress(key, address), MEMO);
           return hashed(ip);
         },
         keys: () => [daily.current(), existingHashKey(root, ipKeyFile)].filter((key) => key !== undefined),

@@ -30,14 +30,19 @@ function rewrite<T>(path: string, change: (db: Database) => { changed: number; r
       }
       return done;
     })();
-    // Rebuilt whole, the file keeps no free page, nor slack in a page, with old bytes in it.
-    if (compact) db.run("VACUUM");
+    // Rebuilt whole, the file keeps no free page, nor slack in a page, with old bytes in it. A shard
+    // with nothing rewritten and no free page (done by an earlier run) has nothing to rebuild.
+    if (compact && (outcome.changed > 0 || freePages(db) > 0)) db.run("VACUUM");
     db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
   } finally {
     db.close(true);
   }
   if (outcome.changed > 0 || compact) removeSummary(path);
   return outcome.result;
+}
+
+function freePages(db: Database): number {
+  return (db.prepare("PRAGMA freelist_count").get() as { freelist_count: number }).freelist_count;
 }
 
 /** The distinct values of the shard's `ip` column (NULLs aside). */
