@@ -2,6 +2,7 @@ import { anonymize } from "./commands/anonymize";
 import { backup } from "./commands/backup";
 import { check } from "./commands/check";
 import { erase } from "./commands/erase";
+import { printLicenses } from "./commands/licenses";
 import { migratePlatforms } from "./commands/migrate-platforms";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
@@ -14,6 +15,8 @@ async function run(command: Command): Promise<void> {
       return console.log(command.text);
     case "version":
       return console.log(version);
+    case "licenses":
+      return printLicenses();
     case "serve":
       return serve(command.config);
     case "backup":
