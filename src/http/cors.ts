@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import type { Privacy } from "../config/config";
+import { AppError } from "../errors";
 import { websiteParam } from "./website-param";
 
 /** How long a browser may reuse a preflight's answer, in seconds. */
@@ -21,27 +22,33 @@ export function cors(origins: Privacy["corsOrigins"]) {
     if (!listed) return { "access-control-allow-origin": "*" };
     return origin !== null && listed.has(origin) ? { "access-control-allow-origin": origin, vary: "Origin" } : { vary: "Origin" };
   };
-  const preflight = ({ params, request, set }: { params?: { website?: string }; request: Request; set: { status?: number | string } }) => {
-    if (params?.website !== undefined) websiteParam(params.website, request);
-    // Read by the request log and metrics.
-    set.status = 204;
-    return new Response(null, {
-      status: 204,
-      headers: {
-        ...allow(request.headers.get("origin")),
-        "access-control-allow-methods": "POST",
-        "access-control-allow-headers": "Content-Type, Authorization",
-        "access-control-max-age": String(PREFLIGHT_MAX_AGE),
-      },
-    });
-  };
+  /** `allowed`: the methods the path takes otherwise; an OPTIONS that is no browser's preflight is refused as before. */
+  const preflight =
+    (allowed: string) =>
+    ({ params, request, set }: { params?: { website?: string }; request: Request; set: { status?: number | string } }) => {
+      if (params?.website !== undefined) websiteParam(params.website, request);
+      if (!request.headers.has("access-control-request-method")) {
+        throw new AppError("MethodNotAllowed", `OPTIONS is not allowed here but as a CORS preflight; use ${allowed}.`, { Allow: allowed });
+      }
+      // Read by the request log and metrics.
+      set.status = 204;
+      return new Response(null, {
+        status: 204,
+        headers: {
+          ...allow(request.headers.get("origin")),
+          "access-control-allow-methods": "POST",
+          "access-control-allow-headers": "Content-Type, Authorization",
+          "access-control-max-age": String(PREFLIGHT_MAX_AGE),
+        },
+      });
+    };
   return plugin
     .onRequest(({ request, set }) => {
       if (request.method !== "POST") return;
       const origin = request.headers.get("origin");
       if (origin !== null) Object.assign(set.headers, allow(origin));
     })
-    .options("/bulk", preflight)
-    .options("/:website", preflight)
-    .options("/:website/bulk", preflight);
+    .options("/bulk", preflight("GET, POST, DELETE"))
+    .options("/:website", preflight("GET, POST, DELETE"))
+    .options("/:website/bulk", preflight("POST"));
 }

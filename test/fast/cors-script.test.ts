@@ -16,6 +16,10 @@ test("preflights of the write routes are answered without credentials, and POST 
     expect(answer.headers.get("access-control-allow-methods")).toBe("POST");
     expect(answer.headers.get("access-control-allow-headers")).toBe("Content-Type, Authorization");
   }
+  // An OPTIONS that is no preflight is refused as any other method the path does not take.
+  const bare = await app.fetch("/site", { method: "OPTIONS" });
+  expect(bare.status).toBe(405);
+  expect(bare.headers.get("allow")).toBe("GET, POST, DELETE");
   const posted = await app.fetch("/site", { method: "POST", body: "{}", headers: { Origin: "https://www.example.com", Authorization: "Bearer writer" } });
   expect(posted.status).toBe(200);
   expect(posted.headers.get("access-control-allow-origin")).toBe("*");
