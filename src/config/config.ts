@@ -114,11 +114,11 @@ export const OPTIONS = {
   "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
   "retention-months": { env: ["MA_RETENTION_MONTHS"], value: "N", default: "0", help: "drop month shards older than N months (0: keep all)" },
-  "ip-mode": { env: ["MA_IP_MODE"], value: "keep|hash|daily|none", default: "keep", help: "what is stored of a visitor's address: itself, a keyed hash, a hash whose key changes every UTC day, or nothing" },
+  "ip-mode": { env: ["MA_IP_MODE"], value: "MODE", default: "keep", help: "what is stored of a visitor's address: keep (itself), hash (a keyed hash), daily (a hash whose key changes every UTC day) or none" },
   "ip-key-file": { env: ["MA_IP_KEY_FILE"], value: "FILE", default: "", help: "the hash mode's secret key (at least 32 bytes); empty: ROOT/.ip-hash-key, made at first start" },
   bots: { env: ["MA_BOTS"], value: "keep|drop", default: "keep", help: "drop: events whose User-Agent is a known bot, crawler or monitor are not stored" },
   "trust-proxy": { env: ["MA_TRUST_PROXY"], value: "LIST", default: "", help: "addresses and CIDR ranges of proxies whose --proxy-header gives the client's address (comma-separated)" },
-  "proxy-header": { env: ["MA_PROXY_HEADER"], value: "x-forwarded-for|forwarded", default: "x-forwarded-for", help: "the header the --trust-proxy proxies set: X-Forwarded-For, or Forwarded (RFC 7239)" },
+  "proxy-header": { env: ["MA_PROXY_HEADER"], value: "HEADER", default: "x-forwarded-for", help: "the header the --trust-proxy proxies set: x-forwarded-for, or forwarded (RFC 7239)" },
   "cors-origins": { env: ["MA_CORS_ORIGINS"], value: "*|none|LIST", default: "*", help: "origins whose pages may post events (comma-separated), * for any, none for no CORS headers" },
 } satisfies Record<string, Option>;
 
