@@ -46,7 +46,7 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
 
   const nodeArgs = (i: number) => [
     "--node-name", names[i]!, "--port", String(ports.nodes[i]), "--token", TOKEN, "--log-level", "warn",
-    "--router", `http://127.0.0.1:${ports.router}`, "--nodes", urls.join(","),
+    "--router", `http://127.0.0.1:${ports.router}`, "--nodes", urls.join(","), "--trust-proxy", "127.0.0.1",
   ];
   const start = async (i: number, root?: string) => {
     const server = await startServer({ args: nodeArgs(i), root });
@@ -120,6 +120,23 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
       expect(rows).toBe(4);
       expect(new Set(ids)).toEqual(ledger.get(website)!);
       for (const other of [0, 1, 2].filter((i) => i !== owner)) expect(existsSync(join(roots[other]!, website))).toBe(false);
+    }
+  }, STEP_MS);
+
+  test("a split POST /bulk keeps who sent it: an event without ip has the client's address and headers, as on one machine", async () => {
+    const sites = WEBSITES.slice(450, 453);
+    const list = sites.map((website, i) => ({ website, id: `who-${i}`, time: "2015-12-03T10:00:00Z", path: "/from-a-browser" }));
+    const answer = await fetch(`${router.url}/bulk`, {
+      method: "POST",
+      body: JSON.stringify({ list }),
+      headers: { ...AUTH, "content-type": "text/plain", "x-forwarded-for": "203.0.113.7", "user-agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)" },
+    });
+    expect(await json(answer)).toMatchObject({ status: 200, body: { inserted: 3, duplicates: 0 } });
+    for (const [i, website] of sites.entries()) {
+      acknowledge(website, [`who-${i}`]);
+      const root = roots[names.indexOf(owners.get(website)!)]!;
+      const row = inspect(join(root, website, "2015-12", "analytics.db"), (db) => db.query<{ ip: string; platform: string }, []>("SELECT ip, platform FROM visits").get());
+      expect(row).toEqual({ ip: "203.0.113.7", platform: "Windows" });
     }
   }, STEP_MS);
 

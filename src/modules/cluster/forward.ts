@@ -21,6 +21,7 @@ interface WebsiteOutcome {
   events: number;
   inserted: number;
   duplicates: number;
+  bots: number;
   /** Why a part of it was not stored; unset when all of it was. */
   failure?: string;
 }
@@ -53,8 +54,7 @@ export function createBulkSplitter(router: string, concurrency: number, limits: 
 
     const byWebsite = new Map<string, string[]>();
     events.forEach((event, i) => {
-      const { website: _, ...fields } = list[i] as Record<string, unknown>;
-      const line = JSON.stringify({ ...fields, time: event.time, id: event.id ?? prefix + i });
+      const line = JSON.stringify(forwarded(event, event.id ?? prefix + i));
       const lines = byWebsite.get(event.website);
       if (lines) lines.push(line);
       else byWebsite.set(event.website, [line]);
@@ -63,7 +63,7 @@ export function createBulkSplitter(router: string, concurrency: number, limits: 
     const outcomes = new Map<string, WebsiteOutcome>();
     const parts: { website: string; body: string }[] = [];
     for (const [website, lines] of byWebsite) {
-      outcomes.set(website, { website, events: lines.length, inserted: 0, duplicates: 0 });
+      outcomes.set(website, { website, events: lines.length, inserted: 0, duplicates: 0, bots: 0 });
       for (const body of chunks(lines, limits)) parts.push({ website, body });
     }
 
@@ -74,6 +74,7 @@ export function createBulkSplitter(router: string, concurrency: number, limits: 
       else {
         outcome.inserted += sent.inserted;
         outcome.duplicates += sent.duplicates;
+        outcome.bots += sent.bots;
       }
     });
 
@@ -81,9 +82,27 @@ export function createBulkSplitter(router: string, concurrency: number, limits: 
     const unstored = all.filter((outcome) => outcome.failure !== undefined);
     const inserted = all.reduce((sum, outcome) => sum + outcome.inserted, 0);
     const duplicates = all.reduce((sum, outcome) => sum + outcome.duplicates, 0);
-    if (unstored.length === 0) return { inserted, duplicates };
+    const bots = all.reduce((sum, outcome) => sum + outcome.bots, 0);
+    if (unstored.length === 0) return bots > 0 ? { inserted, duplicates, bots } : { inserted, duplicates };
     throw forwardFailed(all.filter((outcome) => outcome.failure === undefined), unstored, !once);
   };
+}
+
+/**
+ * An event as its owner is sent it: as this node read it, with the address
+ * and headers it resolved (an event that names no visitor is the requester's
+ * own, and the owner's requester is this node), its time and an id. The
+ * owner enriches it (and applies its --ip-mode and --bots) from these, as it
+ * would the client's own request. Empty fields are left out.
+ */
+function forwarded(event: AddressedEvent, id: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { time: event.time, id, ip: event.ip };
+  for (const field of ["event", "path", "platform", "refererDomain", "countryCode"] as const) if (event[field] !== "") out[field] = event[field];
+  const headers: Record<string, string> = {};
+  if (event.userAgent !== "") headers["User-Agent"] = event.userAgent;
+  if (event.referer !== "") headers.Referer = event.referer;
+  if (event.userAgent !== "" || event.referer !== "") out.headers = headers;
+  return out;
 }
 
 /** A website's events in requests its owner takes: within --max-body-size and --max-bulk-items, as every node has the same limits. */
@@ -104,13 +123,13 @@ function* chunks(lines: string[], { maxBodyBytes, maxBulkItems }: Limits): Gener
   if (part.length > 0) yield `{"list":[${part.join(",")}]}`;
 }
 
-async function send(client: NodeClient, url: string, body: string): Promise<{ inserted: number; duplicates: number } | { failure: string }> {
+async function send(client: NodeClient, url: string, body: string): Promise<{ inserted: number; duplicates: number; bots: number } | { failure: string }> {
   for (let attempt = 1; ; attempt++) {
     let failure: string;
     let wait = 250 * attempt;
     try {
       const answer = await client.json(url, { body });
-      if (answer.status === 200) return { inserted: answer.body.inserted, duplicates: answer.body.duplicates ?? 0 };
+      if (answer.status === 200) return { inserted: answer.body.inserted, duplicates: answer.body.duplicates ?? 0, bots: answer.body.bots ?? 0 };
       failure = describeAnswer(answer);
       if (!RETRYABLE.has(answer.status)) return { failure };
       const retryAfter = Number(answer.headers.get("retry-after"));

@@ -10,6 +10,8 @@ import type { AddressedEvent, IncomingEvent } from "./model";
 export interface InsertResult {
   inserted: number;
   duplicates?: number;
+  /** Events left out by --bots drop. */
+  bots?: number;
 }
 
 export interface IngestService {
