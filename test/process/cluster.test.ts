@@ -101,6 +101,11 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
       expect(expected.length).toBeGreaterThan(100);
       expect(expected.length).toBeLessThan(250);
     }
+    // What is not one website's: any node answers it, or the node named in the path.
+    expect((await fetch(`${router.url}/_script.js`)).status).toBe(200);
+    const own = await fetch(`${router.url}/_node/n3/_metrics`, { headers: AUTH });
+    expect([own.status, own.headers.get("x-node-name")]).toEqual([200, "n3"]);
+    expect((await fetch(`${router.url}/_metrics`, { headers: AUTH })).status).toBe(404);
   }, STEP_MS);
 
   test("a multi-website POST /bulk through the router is split to each website's owner, counts exact", async () => {
