@@ -5,7 +5,7 @@ import { syncPath } from "./durable";
 import { isWebsiteName } from "./website";
 
 /** Where a node keeps the websites it gave away: one small file each, named after the website. */
-const MOVED_DIR = ".moved";
+export const MOVED_DIR = ".moved";
 
 /** How long a client held off by a move is asked to wait before it tries again. */
 const RETRY_AFTER_SECONDS = 1;

@@ -1,6 +1,7 @@
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, spyOn, test } from "bun:test";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { backup } from "../../src/commands/backup";
 import { WebsiteMoves } from "../../src/store/moves";
 import { ShardPool } from "../../src/store/pool";
 import { Store } from "../../src/store/store";
@@ -54,4 +55,18 @@ test("a mark half written by a crash (its temporary file) is not taken for a mov
   writeFileSync(join(store.root, ".moved", ".half.example.tmp"), "node-1");
   expect(new WebsiteMoves(store.root).list()).toEqual([]);
   expect(readdirSync(join(store.root, ".moved"))).toEqual([".half.example.tmp"]);
+});
+
+test("a backup keeps the marks of websites given away, so a restored node still refuses them", async () => {
+  store.moves.markMoved("given.example", "node-3");
+  await store.append([["kept.example", [visit()]]]);
+  const destination = join(dir, "backup");
+  const quiet = spyOn(console, "log").mockImplementation(() => {});
+  try {
+    expect(backup(store.root, destination)).toBe(0);
+  } finally {
+    quiet.mockRestore();
+  }
+  expect(new WebsiteMoves(destination).movedTo("given.example")).toBe("node-3");
+  expect(existsSync(join(destination, "kept.example", "2015-11", "analytics.db"))).toBe(true);
 });
