@@ -70,7 +70,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   }
 
   const engine = new QueryEngine(
-    { root: config.root, sync: config.sync, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
+    { root: config.root, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
     log,
   );
   await engine.ready;

@@ -1,42 +1,91 @@
-import { statSync } from "node:fs";
-import { monthsInRange, shardPath } from "./layout";
-import type { SyncMode } from "./schema";
-import { Shard } from "./shard";
-import { MonthSummary } from "./summary";
+import { existsSync, statSync } from "node:fs";
+import { isDirectory, listShards, monthsInRange, shardPath, websiteDir, type ShardLocation } from "./layout";
+import { ShardReader, shardSignature } from "./shard-reader";
+import { MonthSummary, type OpenOptions } from "./summary";
 import type { TimeRange } from "./visit";
 
 /**
- * A shard's version: its file's inode, its rewrite count and its highest
- * rowid. The service only appends rows, which moves the rowid; a website
- * deleted and created again has new files; a rewrite in place
- * (migrate-platforms) counts itself in the file's `user_version`.
- */
-export function shardVersion(path: string, shard: Shard): string {
-  return `${statSync(path).ino}:${shard.rewrites()}:${shard.maxRowid()}`;
-}
-
-/**
- * Shards opened for one read and closed right after. The query worker reads
- * this way, so it never holds files beyond what one query needs, and the
- * pool's bound (--connections) stays the service's.
+ * Shards opened for one read and closed right after, read-only. The query
+ * worker reads this way, so it never holds files beyond what one query
+ * needs, and the pool's bound (--connections) stays the service's.
  */
 export class TransientShards {
-  constructor(
-    readonly root: string,
-    private readonly sync: SyncMode,
-  ) {}
+  /** Shards whose summary was found to agree with them in this process (see MonthSummary). */
+  private readonly trusted = new Set<string>();
+  /** Each shard's version, while its files stay as they were when it was read. */
+  private readonly versions = new Map<string, { signature: string; version: string }>();
 
-  months(website: string, range: TimeRange): string[] {
-    return monthsInRange(this.root, website, range);
+  constructor(readonly root: string) {}
+
+  hasWebsite(website: string): boolean {
+    return isDirectory(websiteDir(this.root, website));
   }
 
-  withShard<T>(website: string, month: string, read: (shard: Shard, path: string) => T): T {
-    return this.use(website, month, (path) => Shard.open(path, false, this.sync), read);
+  /** The website's months that overlap `range`; none once it is deleted. */
+  months(website: string, range: TimeRange): string[] {
+    try {
+      return monthsInRange(this.root, website, range);
+    } catch (error) {
+      if (!this.hasWebsite(website)) return [];
+      throw new ShardFault(websiteDir(this.root, website), error, "website directory");
+    }
+  }
+
+  /** Every shard under the root; `unreadable` hears of website directories that cannot be listed. */
+  all(unreadable: (dir: string, error: Error) => void): ShardLocation[] {
+    return listShards(this.root, unreadable);
+  }
+
+  withShard<T>(website: string, month: string, read: (shard: ShardReader) => T): T {
+    return this.use(website, month, (path) => ShardReader.open(path), read);
   }
 
   /** Runs `read` on the month's summary, first brought up to date with its shard. */
-  withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T): T {
-    return this.use(website, month, (path) => MonthSummary.open(path), read);
+  withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T, options: Pick<OpenOptions, "maxRows"> = {}): T {
+    return this.use(
+      website,
+      month,
+      (path) => {
+        const summary = MonthSummary.open(path, { ...options, trusted: this.trusted.has(path) });
+        this.trusted.add(path);
+        return summary;
+      },
+      read,
+    );
+  }
+
+  /**
+   * A shard's version: its inode, rewrite count, highest rowid and number of
+   * rows. Rows are only appended, which moves the rowid; a website deleted
+   * and created again has new files; a rewrite in place (migrate-platforms)
+   * counts itself in the file's `user_version`; rows deleted or a backup
+   * copied over it change the count or the rowid. Read from the month's
+   * summary (or, failing that, the shard), and kept while the shard's files
+   * stay as they were, so an unchanged month costs two `stat` calls.
+   */
+  version(website: string, month: string): string {
+    const path = shardPath(this.root, website, month);
+    let signature;
+    try {
+      signature = shardSignature(path);
+    } catch (error) {
+      throw new ShardFault(path, error);
+    }
+    const known = this.versions.get(path);
+    if (known?.signature === signature.text) return known.version;
+    let version: string;
+    try {
+      version = this.withSummary(website, month, (summary) => summary.version);
+    } catch {
+      // A summary that cannot be written (a full disk, a read-only root): the shard itself says.
+      version = this.withShard(website, month, (shard) => {
+        const top = shard.top();
+        return `${statSync(path).ino}:${shard.rewrites()}:${top}:${shard.rowsUpTo(top)}`;
+      });
+    }
+    if (signature.settled) this.versions.set(path, { signature: signature.text, version });
+    else this.versions.delete(path);
+    return version;
   }
 
   private use<Handle extends { close(): void }, T>(
@@ -51,6 +100,7 @@ export class TransientShards {
       handle = open(path);
       return read(handle, path);
     } catch (error) {
+      if (!existsSync(path)) throw new ShardGone(path);
       throw new ShardFault(path, error);
     } finally {
       handle?.close();
@@ -65,7 +115,18 @@ export class ShardFault extends Error {
   constructor(
     readonly path: string,
     cause: unknown,
+    /** What the path is: a shard, or a website's directory. */
+    readonly what = "shard",
   ) {
-    super(`shard ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A shard deleted while it was being read (its website or its month): it has no rows to give. */
+export class ShardGone extends Error {
+  override name = "ShardGone";
+
+  constructor(readonly path: string) {
+    super(`shard ${path} was deleted while it was read`);
   }
 }

@@ -27,8 +27,8 @@ export function fold(db: Database, watermark: number, top: number): void {
   for (let from = watermark; from < top; from += CHUNK_ROWS) {
     const to = Math.min(top, from + CHUNK_ROWS);
     db.transaction(() => {
-      foldRows(db, idOf, from, to);
-      db.query("UPDATE meta SET watermark = ?1").run(to);
+      const rows = foldRows(db, idOf, from, to);
+      db.query("UPDATE meta SET watermark = ?1, rows = rows + ?2").run(to, rows);
     })();
     // A whole chunk leaves some hundred MB of short-lived rows and arrays. Left
     // to its own pace the collector let a month's build reach 320 MB of RSS;
@@ -37,10 +37,12 @@ export function fold(db: Database, watermark: number, top: number): void {
   }
 }
 
-function foldRows(db: Database, idOf: (ip: string) => number, from: number, to: number): void {
+/** Folds the rows with a rowid in (from, to]; answers how many there were. */
+function foldRows(db: Database, idOf: (ip: string) => number, from: number, to: number): number {
   const month = dimensions();
   const days = new Map<number, Values[]>();
-  for (const row of db.query<unknown[], [number, number]>(ROWS).values(from, to)) {
+  const rows = db.query<unknown[], [number, number]>(ROWS).values(from, to);
+  for (const row of rows) {
     const time = Number(row[0]);
     const id = idOf(row[1] as string);
     const day = Math.floor(time / DAY) * DAY;
@@ -77,6 +79,7 @@ function foldRows(db: Database, idOf: (ip: string) => number, from: number, to: 
       }
     });
   }
+  return rows.length;
 }
 
 interface Stored {

@@ -8,7 +8,7 @@
 export const SUMMARY_FILE = "summary.db";
 
 /** Kept in the file's `PRAGMA user_version`; a summary of any other is rebuilt. */
-export const SUMMARY_FORMAT = 2;
+export const SUMMARY_FORMAT = 3;
 
 export const DAY = 86_400;
 
@@ -30,10 +30,13 @@ export const SUMMARY_DIMENSIONS = [
  * 32-bit integers in a BLOB: a month's 50,000 visitors of a value read in
  * one copy, where rows of ips would be read one by one. `month_sets` are a
  * whole month's, `day_sets` a UTC day's, for ranges that cut a month.
- * `source` is the shard the summary was made from (inode and rewrite count).
+ * `source` is the shard the summary was made from (inode and rewrite count),
+ * `watermark` the highest rowid folded in and `rows` how many rows that was;
+ * `checked` the shard's file signature when they were last found to agree
+ * with it (see MonthSummary.open).
  */
 export const SUMMARY_SCHEMA = `
-  CREATE TABLE meta (source TEXT NOT NULL, watermark INTEGER NOT NULL);
+  CREATE TABLE meta (source TEXT NOT NULL, watermark INTEGER NOT NULL, rows INTEGER NOT NULL, checked TEXT NOT NULL);
   CREATE TABLE visitors (id INTEGER PRIMARY KEY, ip TEXT NOT NULL UNIQUE);
   CREATE TABLE month_sets (dim INTEGER NOT NULL, value TEXT NOT NULL, hits INTEGER NOT NULL, ids BLOB NOT NULL,
     PRIMARY KEY (dim, value));

@@ -1,6 +1,7 @@
 import { Database } from "bun:sqlite";
 import { rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
 import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
@@ -22,6 +23,16 @@ export interface KeyedSet extends VisitorSet {
   key: string | number;
 }
 
+export interface OpenOptions {
+  /** Fold at most this many of the shard's new rows (the rest stay for the next open). */
+  maxRows?: number;
+  /**
+   * The summary was found to agree with its shard earlier in this process,
+   * whose writer only appends: rows need not be counted again to trust it.
+   */
+  trusted?: boolean;
+}
+
 /**
  * A month's distinct visitors, per value of each grouping, for the whole
  * month and for each day. A busy month has a million events but some tens
@@ -35,6 +46,16 @@ export interface KeyedSet extends VisitorSet {
  * agree. It lives in a file of its own, written only by the query worker, so
  * building it never holds the lock the writer needs. Being derived, a
  * summary that cannot be read is deleted and built again.
+ *
+ * A summary never answers for rows that are not in its shard. A shard
+ * changed behind the service's back (a backup copied over it in place, rows
+ * deleted with sqlite3 while the service was stopped) is found out on open:
+ * its highest rowid is below the watermark, or its rows up to the watermark
+ * are not as many as were folded. Counting them costs some milliseconds a
+ * million rows, so it is done once per process, and not even then when the
+ * shard's files are as they were (inode, size and times) when it last held.
+ * Such a summary is deleted, file and all (so nothing of the rows removed
+ * stays in it), and built again.
  */
 export class MonthSummary {
   private constructor(
@@ -42,22 +63,24 @@ export class MonthSummary {
     private readonly watermark: number,
     /** Whether every row of the shard is folded in (see `maxRows`). */
     readonly caughtUp: boolean,
+    /** The shard as this summary saw it: inode, rewrite count, watermark and rows (see shardVersion). */
+    readonly version: string,
   ) {}
 
   /**
    * Opens (or builds) the summary beside `shardPath`, brought up to the
    * shard's last row, or by `maxRows` of its new rows at most.
    */
-  static open(shardPath: string, maxRows = Infinity): MonthSummary {
+  static open(shardPath: string, options: OpenOptions = {}): MonthSummary {
     try {
-      return MonthSummary.openAt(shardPath, maxRows);
+      return MonthSummary.openAt(shardPath, options);
     } catch {
       removeSummary(shardPath);
-      return MonthSummary.openAt(shardPath, maxRows);
+      return MonthSummary.openAt(shardPath, options);
     }
   }
 
-  private static openAt(shardPath: string, maxRows: number): MonthSummary {
+  private static openAt(shardPath: string, { maxRows = Infinity, trusted = false }: OpenOptions): MonthSummary {
     const db = new Database(join(dirname(shardPath), SUMMARY_FILE), { create: true, strict: true });
     try {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
@@ -67,11 +90,20 @@ export class MonthSummary {
         if (db.query("SELECT 1 FROM sqlite_schema").get()) throw new Error("a summary of another format");
         db.exec(SUMMARY_SCHEMA);
       }
+      // Read before the shard is, so a change made while it is read shows at the next open.
+      const signature = shardSignature(shardPath);
       db.query("ATTACH ?1 AS shard").run(shardPath);
       const rewrites = db.query<{ user_version: number }, []>("PRAGMA shard.user_version").get()!.user_version;
       const source = `${statSync(shardPath).ino}:${rewrites}`;
-      const { watermark, top } = bringUpToDate(db, source, maxRows);
-      return new MonthSummary(db, watermark, watermark >= top);
+      if (disagrees(db, source, trusted, signature.text)) {
+        db.close(true);
+        removeSummary(shardPath);
+        return MonthSummary.openAt(shardPath, { maxRows, trusted: true });
+      }
+      const { watermark, top, rows } = bringUpToDate(db, source, maxRows);
+      const checked = signature.settled ? signature.text : "";
+      db.query("UPDATE meta SET checked = ?1 WHERE checked <> ?1").run(checked);
+      return new MonthSummary(db, watermark, watermark >= top, `${source}:${watermark}:${rows}`);
     } catch (error) {
       db.close(true);
       throw error;
@@ -156,22 +188,36 @@ export function keyedSets(pairs: Iterable<readonly [string | number, number, num
 }
 
 /**
- * Folds in the shard's new rows, `maxRows` at most. A summary made from
- * another file at this path, or from before a rewrite in place, starts again.
+ * Whether the summary was made from another file at this path, from before
+ * a rewrite in place, or counted rows that are no longer in the shard: a
+ * highest rowid below its watermark, or (unless `trusted`, or the files are
+ * as they were when it last agreed) another number of rows up to the
+ * watermark. A new summary agrees with anything.
  */
-function bringUpToDate(db: Database, source: string, maxRows: number): { watermark: number; top: number } {
-  const meta = db.query<{ source: string; watermark: number }, []>("SELECT source, watermark FROM meta").get();
-  if (meta?.source !== source) {
-    db.transaction(() => {
-      for (const table of ["meta", "visitors", "month_sets", "day_sets"]) db.run(`DELETE FROM ${table}`);
-      db.query("INSERT INTO meta (source, watermark) VALUES (?1, 0)").run(source);
-    })();
-  }
-  const from = meta?.source === source ? meta.watermark : 0;
+function disagrees(db: Database, source: string, trusted: boolean, signature: string): boolean {
+  const meta = db.query<{ source: string; watermark: number; rows: number; checked: string }, []>("SELECT * FROM meta").get();
+  if (!meta) return false;
+  if (meta.source !== source) return true;
+  const top = db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits").get()!.top;
+  if (top < meta.watermark) return true;
+  if (trusted || meta.checked === signature) return false;
+  return db.transaction(() => {
+    const all = db.query<{ n: number }, []>("SELECT count(*) AS n FROM shard.visits").get()!.n;
+    const after = db.query<{ n: number }, [number]>("SELECT count(*) AS n FROM shard.visits WHERE rowid > ?1").get(meta.watermark)!.n;
+    return all - after !== meta.rows;
+  })();
+}
+
+/** Folds in the shard's new rows, `maxRows` at most; a new summary starts from the first. */
+function bringUpToDate(db: Database, source: string, maxRows: number): { watermark: number; top: number; rows: number } {
+  const meta = db.query<{ watermark: number }, []>("SELECT watermark FROM meta").get();
+  if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked) VALUES (?1, 0, 0, '')").run(source);
+  const from = meta?.watermark ?? 0;
   const top = db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits").get()!.top;
   const watermark = Math.min(top, from + maxRows);
   if (watermark > from) fold(db, from, watermark);
-  return { watermark: Math.max(watermark, from), top };
+  const { rows } = db.query<{ rows: number }, []>("SELECT rows FROM meta").get()!;
+  return { watermark: Math.max(watermark, from), top, rows };
 }
 
 /** Deletes the summary beside `shardPath`: when its shard is rewritten in place, or it cannot be read. */

@@ -1,3 +1,4 @@
+import { AppError } from "../../errors";
 import type { Logger } from "../../observe/log";
 import { QUERY_WORKER } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
@@ -86,6 +87,7 @@ export class QueryEngine {
   private settle(reply: WorkerReply): void {
     if ("ready" in reply) return this.started.resolve();
     if ("summariesBuilt" in reply) {
+      for (const dir of reply.unreadable) this.log.warn("cannot list a website directory; its queries fail until it can be read", { dir });
       this.log.info("summaries up to date", { shards: reply.summariesBuilt });
       return;
     }
@@ -93,7 +95,8 @@ export class QueryEngine {
     if (!pending) return;
     this.pending.delete(reply.id);
     if ("error" in reply) {
-      pending.reject(reply.shard ? new ShardFault(reply.shard, new Error(reply.error)) : new Error(reply.error));
+      if (reply.code) pending.reject(new AppError(reply.code, reply.error));
+      else pending.reject(reply.shard ? new ShardFault(reply.shard.path, new Error(reply.error), reply.shard.what) : new Error(reply.error));
       return;
     }
     this.counts.bytes = reply.cacheBytes;

@@ -4,15 +4,14 @@ import { websiteParam } from "../../http/website-param";
 import type { Store } from "../../store/store";
 import type { QueryEngine } from "./engine";
 import { exportVisits } from "./export";
-import { parseExport, parseInterval, parseProperty, parseRange, parseUnique } from "./model";
+import { parseExport, parseInterval, parseProperty, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
 
 const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
 
 /**
  * The read routes. Counts, breakdowns and series are computed by the query
- * worker (see engine.ts); the event list streams from the shards here. The
- * original's `cache` parameter is accepted and ignored: answers are cached
- * anyway, and never stale.
+ * worker (see engine.ts); the event list streams from the shards here. Each
+ * reads its query string once, as model.ts says.
  */
 export function queryRoutes(store: Store, engine: QueryEngine) {
   const knownWebsite = (segment: string | undefined, request: Request): string => {
@@ -28,27 +27,27 @@ export function queryRoutes(store: Store, engine: QueryEngine) {
     // A first query over a long range builds month summaries and may take
     // longer than the server's idle timeout, which would cut the connection.
     .onBeforeHandle(({ request, server }) => server?.timeout(request, 0))
-    .get("/:website", ({ params, query, request }) =>
-      exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query)),
-    )
-    .get("/:website/count", ({ params, query, request }) =>
-      json(engine.run({ kind: "count", website: knownWebsite(params.website, request), range: parseRange(query) })),
-    )
-    .get("/:website/time", ({ params, query, request }) =>
-      json(
-        engine.run({
-          kind: "series",
-          website: knownWebsite(params.website, request),
-          range: parseRange(query),
-          interval: parseInterval(query),
-          unique: parseUnique(query),
-        }),
-      ),
-    )
-    .get("/:website/:property", ({ params, query, request }) => {
+    .get("/:website", ({ params, request }) => {
       const website = knownWebsite(params.website, request);
-      return json(
-        engine.run({ kind: "breakdown", website, property: parseProperty(params.property), range: parseRange(query), unique: parseUnique(query) }),
-      );
+      const query = QueryParams.read(request, ROUTE_PARAMS.list);
+      return exportVisits(store, website, parseRange(query), parseExport(query));
+    })
+    .get("/:website/count", ({ params, request }) => {
+      const website = knownWebsite(params.website, request);
+      const query = QueryParams.read(request, ROUTE_PARAMS.count);
+      // Unique visitors are always counted here; the parameter is only checked.
+      parseUnique(query);
+      return json(engine.run({ kind: "count", website, range: parseRange(query) }));
+    })
+    .get("/:website/time", ({ params, request }) => {
+      const website = knownWebsite(params.website, request);
+      const query = QueryParams.read(request, ROUTE_PARAMS.series);
+      return json(engine.run({ kind: "series", website, range: parseRange(query), interval: parseInterval(query), unique: parseUnique(query) }));
+    })
+    .get("/:website/:property", ({ params, request }) => {
+      const website = knownWebsite(params.website, request);
+      const property = parseProperty(params.property);
+      const query = QueryParams.read(request, ROUTE_PARAMS.breakdown);
+      return json(engine.run({ kind: "breakdown", website, property, range: parseRange(query), unique: parseUnique(query) }));
     });
 }

@@ -1,11 +1,11 @@
 import { countryName } from "../../enrich/countries";
 import { monthBounds } from "../../store/layout";
-import type { Shard } from "../../store/shard";
-import type { TransientShards } from "../../store/shard-source";
+import type { ShardReader } from "../../store/shard-reader";
+import { ShardGone, type TransientShards } from "../../store/shard-source";
 import { keyedSets, type MonthSummary } from "../../store/summary";
 import { DAY, SUMMARY_DIMENSIONS } from "../../store/summary-format";
 import type { TimeRange } from "../../store/visit";
-import { formatTime } from "../../time";
+import { formatTime, MAX_TIME } from "../../time";
 import { PROPERTIES, type Property } from "./model";
 import { addSet, combine, type Key, monthPart, type MonthPart } from "./visitor-space";
 
@@ -59,14 +59,21 @@ interface Span {
 function tally(shards: TransientShards, website: string, range: TimeRange, grouping: Grouping, unique: boolean) {
   const months = shards.months(website, range);
   const oneSpace = unique && months.length > 1 && grouping.crossesMonths;
-  const parts = months.map((month) => {
+  const parts = months.flatMap((month) => {
     const span = spanOf(range, month);
     try {
-      return shards.withSummary(website, month, (summary) => fromSummary(summary, span, grouping, unique, oneSpace));
-    } catch {
-      // A full disk or a read-only root keeps the summary from being written:
-      // it only saves time, and the shard's rows give the same answer.
-      return shards.withShard(website, month, (shard) => fromRows(shard, span, grouping, unique));
+      try {
+        return [shards.withSummary(website, month, (summary) => fromSummary(summary, span, grouping, unique, oneSpace))];
+      } catch (error) {
+        if (error instanceof ShardGone) throw error;
+        // A full disk or a read-only root keeps the summary from being written:
+        // it only saves time, and the shard's rows give the same answer.
+        return [shards.withShard(website, month, (shard) => fromRows(shard, span, grouping, unique))];
+      }
+    } catch (error) {
+      // Deleted since it was listed (DELETE, retention): it holds nothing any more.
+      if (error instanceof ShardGone) return [];
+      throw error;
     }
   });
   return combine(parts);
@@ -102,7 +109,7 @@ function fromSummary(summary: MonthSummary, span: Span, grouping: Grouping, uniq
 }
 
 /** The month's groups from its rows alone, its visitors numbered as they come. */
-function fromRows(shard: Shard, span: Span, grouping: Grouping, unique: boolean): MonthPart {
+function fromRows(shard: ShardReader, span: Span, grouping: Grouping, unique: boolean): MonthPart {
   const where = "FROM visits WHERE time >= ?1 AND time <= ?2";
   const params = grouping.interval ? [span.from, span.to, grouping.interval] : [span.from, span.to];
   if (!unique) {
@@ -164,7 +171,16 @@ export function series(shards: TransientShards, website: string, range: TimeRang
   return tally(shards, website, range, byInterval(interval), unique)
     .map(({ key, total, unique }) => ({ start: Number(key), total, unique }))
     .sort((a, b) => a.start - b.start)
-    .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(start + interval), total, unique }));
+    .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(bucketEnd(start + interval)), total, unique }));
+}
+
+/**
+ * A bucket's end as the answer writes it: after 9999-12-31T23:59:59Z, the
+ * last second of a four-digit year, no time can be written, so a bucket that
+ * would end later ends there.
+ */
+function bucketEnd(end: number): number {
+  return Math.min(end, MAX_TIME);
 }
 
 /** A query as the routes parse it; plain data, so it can cross to the query worker. */

@@ -1,13 +1,13 @@
 /**
  * The query worker: computes answers off the event loop, so a year-long
  * breakdown never delays an ingest request. It opens the shards a query needs
- * and closes them after (TransientShards), and keeps answers in the disk
- * cache while their shards are unchanged. Between queries, after start, it
- * brings the month summaries up to date.
+ * read-only and closes them after (TransientShards), and keeps answers in the
+ * disk cache while their shards are unchanged. Between queries, after start,
+ * it brings the month summaries up to date.
  */
 import { ResultCache, type Versions } from "../../cache/result-cache";
-import { ShardFault, shardVersion, TransientShards } from "../../store/shard-source";
-import type { SyncMode } from "../../store/schema";
+import type { ErrorCode } from "../../errors";
+import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source";
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
 
@@ -15,7 +15,6 @@ declare const self: Worker;
 
 export interface WorkerSetup {
   root: string;
-  sync: SyncMode;
   cacheDir: string;
   cacheBytes: number;
 }
@@ -24,29 +23,37 @@ export type WorkerMessage = { setup: WorkerSetup } | { id: number; request: Quer
 
 export type WorkerReply =
   | { ready: true }
-  | { summariesBuilt: number }
+  | { summariesBuilt: number; unreadable: string[] }
   | { id: number; body: string; cached: boolean; cacheBytes: number }
-  | { id: number; error: string; shard?: string };
+  /** `code`: the client's own error (a 404 for a website deleted meanwhile); `shard`: the file or directory at fault. */
+  | { id: number; error: string; code?: ErrorCode; shard?: { path: string; what: string } };
 
 let shards: TransientShards;
 let cache: ResultCache;
 
 self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
-    shards = new TransientShards(data.setup.root, data.setup.sync);
+    shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
-    buildSummaries(data.setup.root, (shards) => reply({ summariesBuilt: shards }));
+    buildSummaries(shards, (built, unreadable) => reply({ summariesBuilt: built, unreadable }));
     return reply({ ready: true });
   }
+  if ("forget" in data) {
+    cache.forget(data.forget);
+    return reply({ id: data.id, body: "", cached: false, cacheBytes: cache.sizeBytes });
+  }
+  const { website } = data.request;
   try {
-    if ("forget" in data) {
-      cache.forget(data.forget);
-      return reply({ id: data.id, body: "", cached: false, cacheBytes: cache.sizeBytes });
-    }
-    reply({ id: data.id, ...run(data.request), cacheBytes: cache.sizeBytes });
+    const result = run(data.request);
+    // Deleted while it was read: what was read may be part of it only.
+    if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
+    reply({ id: data.id, ...result, cacheBytes: cache.sizeBytes });
   } catch (error) {
+    if (!shards.hasWebsite(website)) reply(gone(data.id, website));
     // A shard's fault travels as the file and what SQLite said of it; anything else with its stack.
-    if (error instanceof ShardFault) reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: error.path });
+    else if (error instanceof ShardFault) {
+      reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: { path: error.path, what: error.what } });
+    }
     else reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 };
@@ -55,13 +62,21 @@ function run(request: QueryRequest): { body: string; cached: boolean } {
   const key = JSON.stringify(request);
   const versions: Versions = {};
   for (const month of shards.months(request.website, request.range)) {
-    versions[month] = shards.withShard(request.website, month, (shard, path) => shardVersion(path, shard));
+    try {
+      versions[month] = shards.version(request.website, month);
+    } catch (error) {
+      if (!(error instanceof ShardGone)) throw error;
+    }
   }
   const hit = cache.get(request.website, key, versions);
   if (hit !== undefined) return { body: hit, cached: true };
   const body = JSON.stringify(answer(shards, request));
   cache.put(request.website, key, versions, body);
   return { body, cached: false };
+}
+
+function gone(id: number, website: string): WorkerReply {
+  return { id, code: "InvalidDatabaseName", error: `There is no website named "${website}"; it was deleted while the query ran.` };
 }
 
 function reply(message: WorkerReply): void {
