@@ -44,6 +44,18 @@ export class ShardReader {
     })();
   }
 
+  /** What a summary would know of this shard, read from its rows (see MonthFacts). */
+  facts(inode: number): { version: string; rows: number; firstTime: number | null; lastTime: number | null } {
+    return this.db.transaction(() => {
+      const { top, rows, first, last } = this.db
+        .query<{ top: number; rows: number; first: number | null; last: number | null }, []>(
+          "SELECT IFNULL(max(rowid), 0) AS top, count(*) AS rows, min(time) AS first, max(time) AS last FROM visits",
+        )
+        .get()!;
+      return { version: `${inode}:${this.rewrites()}:${top}:${rows}`, rows, firstTime: first, lastTime: last };
+    })();
+  }
+
   /** Runs a read query; statements are cached per connection by bun:sqlite. */
   all<Row>(sql: string, ...params: (string | number)[]): Row[] {
     return this.db.query<Row, (string | number)[]>(sql).all(...params);
@@ -61,6 +73,7 @@ export class ShardReader {
 
 /** A file's identity and last change, as `stat` sees it. */
 export interface FileSignature {
+  inode: number;
   /** Equal for two readings exactly when neither the shard nor its WAL changed in between. */
   text: string;
   /**
@@ -84,5 +97,5 @@ export function shardSignature(path: string): FileSignature {
     parts.push(wal.size, wal.mtimeNs, wal.ctimeNs);
     if (wal.ctimeNs > newest) newest = wal.ctimeNs;
   }
-  return { text: parts.join(":"), settled: newest < BigInt(Date.now()) * 1_000_000n - SETTLE_NS };
+  return { inode: Number(main.ino), text: parts.join(":"), settled: newest < BigInt(Date.now()) * 1_000_000n - SETTLE_NS };
 }

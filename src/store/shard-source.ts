@@ -1,8 +1,10 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { isDirectory, listShards, monthsInRange, shardPath, websiteDir, type ShardLocation } from "./layout";
 import { ShardReader, shardSignature } from "./shard-reader";
-import { MonthSummary, type OpenOptions } from "./summary";
+import { type MonthFacts, MonthSummary, type OpenOptions } from "./summary";
 import type { TimeRange } from "./visit";
+import { isWebsiteName } from "./website";
 
 /**
  * Shards opened for one read and closed right after, read-only. The query
@@ -12,8 +14,8 @@ import type { TimeRange } from "./visit";
 export class TransientShards {
   /** Shards whose summary was found to agree with them in this process (see MonthSummary). */
   private readonly trusted = new Set<string>();
-  /** Each shard's version, while its files stay as they were when it was read. */
-  private readonly versions = new Map<string, { signature: string; version: string }>();
+  /** What each shard's summary knows of it, while the shard's files stay as they were when it was read. */
+  private readonly known = new Map<string, { signature: string; facts: MonthFacts }>();
 
   constructor(readonly root: string) {}
 
@@ -34,6 +36,13 @@ export class TransientShards {
   /** Every shard under the root; `unreadable` hears of website directories that cannot be listed. */
   all(unreadable: (dir: string, error: Error) => void): ShardLocation[] {
     return listShards(this.root, unreadable);
+  }
+
+  /** Every website under the root, by name. */
+  websites(): string[] {
+    return readdirSync(this.root)
+      .filter((name) => isWebsiteName(name) && isDirectory(join(this.root, name)))
+      .sort();
   }
 
   withShard<T>(website: string, month: string, read: (shard: ShardReader) => T): T {
@@ -59,33 +68,40 @@ export class TransientShards {
    * rows. Rows are only appended, which moves the rowid; a website deleted
    * and created again has new files; a rewrite in place (migrate-platforms)
    * counts itself in the file's `user_version`; rows deleted or a backup
-   * copied over it change the count or the rowid. Read from the month's
-   * summary (or, failing that, the shard), and kept while the shard's files
-   * stay as they were, so an unchanged month costs two `stat` calls.
+   * copied over it change the count or the rowid.
    */
   version(website: string, month: string): string {
+    return this.facts(website, month).version;
+  }
+
+  /**
+   * The month's version, events and first and last event, as its summary
+   * knows them once up to date (or, failing a summary, as the shard says),
+   * kept while the shard's files stay as they were: an unchanged month costs
+   * two `stat` calls.
+   */
+  facts(website: string, month: string): MonthFacts {
     const path = shardPath(this.root, website, month);
     let signature;
     try {
       signature = shardSignature(path);
     } catch (error) {
+      if (!existsSync(path)) throw new ShardGone(path);
       throw new ShardFault(path, error);
     }
-    const known = this.versions.get(path);
-    if (known?.signature === signature.text) return known.version;
-    let version: string;
+    const known = this.known.get(path);
+    if (known?.signature === signature.text) return known.facts;
+    let facts: MonthFacts;
     try {
-      version = this.withSummary(website, month, (summary) => summary.version);
-    } catch {
+      facts = this.withSummary(website, month, (summary) => summary.facts);
+    } catch (error) {
+      if (error instanceof ShardGone) throw error;
       // A summary that cannot be written (a full disk, a read-only root): the shard itself says.
-      version = this.withShard(website, month, (shard) => {
-        const top = shard.top();
-        return `${statSync(path).ino}:${shard.rewrites()}:${top}:${shard.rowsUpTo(top)}`;
-      });
+      facts = this.withShard(website, month, (shard) => shard.facts(signature.inode));
     }
-    if (signature.settled) this.versions.set(path, { signature: signature.text, version });
-    else this.versions.delete(path);
-    return version;
+    if (signature.settled) this.known.set(path, { signature: signature.text, facts });
+    else this.known.delete(path);
+    return facts;
   }
 
   private use<Handle extends { close(): void }, T>(

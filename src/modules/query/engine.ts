@@ -33,6 +33,7 @@ export class QueryEngine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly counts = { hits: 0, misses: 0, bytes: 0 };
+  private readonly faultsTold = new Set<string>();
 
   constructor(
     private readonly setup: WorkerSetup,
@@ -45,6 +46,11 @@ export class QueryEngine {
   /** The answer's JSON text, from the cache or computed. */
   run(request: QueryRequest): Promise<string> {
     return this.send({ id: this.nextId++, request });
+  }
+
+  /** `GET /_websites`: the JSON of every website with what its summaries know. */
+  websites(): Promise<string> {
+    return this.send({ id: this.nextId++, websites: true });
   }
 
   /** Drops the cached answers of a deleted website. */
@@ -100,7 +106,13 @@ export class QueryEngine {
       return;
     }
     this.counts.bytes = reply.cacheBytes;
-    if (reply.body !== "") this.counts[reply.cached ? "hits" : "misses"]++;
+    for (const fault of reply.faults ?? []) {
+      // A dashboard asks again and again: each fault is told once.
+      if (this.faultsTold.has(fault)) continue;
+      this.faultsTold.add(fault);
+      this.log.warn("listing websites: cannot read", { fault });
+    }
+    if (reply.cache) this.counts[reply.cache === "hit" ? "hits" : "misses"]++;
     pending.resolve(reply.body);
   }
 }

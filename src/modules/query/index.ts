@@ -4,7 +4,7 @@ import { websiteParam } from "../../http/website-param";
 import type { Store } from "../../store/store";
 import type { QueryEngine } from "./engine";
 import { exportVisits } from "./export";
-import { parseExport, parseInterval, parseProperty, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
+import { parseBreakdown, parseExport, parseFilters, parseInterval, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
 
 const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
 
@@ -27,27 +27,32 @@ export function queryRoutes(store: Store, engine: QueryEngine) {
     // A first query over a long range builds month summaries and may take
     // longer than the server's idle timeout, which would cut the connection.
     .onBeforeHandle(({ request, server }) => server?.timeout(request, 0))
+    .get("/_websites", ({ request }) => {
+      QueryParams.read(request, ["cache"]);
+      return json(engine.websites());
+    })
     .get("/:website", ({ params, request }) => {
       const website = knownWebsite(params.website, request);
       const query = QueryParams.read(request, ROUTE_PARAMS.list);
-      return exportVisits(store, website, parseRange(query), parseExport(query));
+      return exportVisits(store, website, parseRange(query), parseFilters(query), parseExport(query));
     })
     .get("/:website/count", ({ params, request }) => {
       const website = knownWebsite(params.website, request);
       const query = QueryParams.read(request, ROUTE_PARAMS.count);
       // Unique visitors are always counted here; the parameter is only checked.
       parseUnique(query);
-      return json(engine.run({ kind: "count", website, range: parseRange(query) }));
+      return json(engine.run({ kind: "count", website, range: parseRange(query), filters: parseFilters(query) }));
     })
     .get("/:website/time", ({ params, request }) => {
       const website = knownWebsite(params.website, request);
       const query = QueryParams.read(request, ROUTE_PARAMS.series);
-      return json(engine.run({ kind: "series", website, range: parseRange(query), interval: parseInterval(query), unique: parseUnique(query) }));
+      const interval = parseInterval(query);
+      return json(engine.run({ kind: "series", website, range: parseRange(query), filters: parseFilters(query), interval, unique: parseUnique(query) }));
     })
     .get("/:website/:property", ({ params, request }) => {
       const website = knownWebsite(params.website, request);
-      const property = parseProperty(params.property);
+      const dimension = parseBreakdown(params.property);
       const query = QueryParams.read(request, ROUTE_PARAMS.breakdown);
-      return json(engine.run({ kind: "breakdown", website, property, range: parseRange(query), unique: parseUnique(query) }));
+      return json(engine.run({ kind: "breakdown", website, dimension, range: parseRange(query), filters: parseFilters(query), unique: parseUnique(query) }));
     });
 }

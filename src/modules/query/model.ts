@@ -1,7 +1,10 @@
 import { AppError } from "../../errors";
+import { DIMENSION_NAMES, DIMENSIONS, dimensionOfBreakdown, type Dimension } from "../../store/dimensions";
 import type { TimeRange } from "../../store/visit";
 import { MAX_TIME, parseTime } from "../../time";
+import { CALENDAR_UNITS, type CalendarUnit, TimeZone } from "./calendar";
 import { decodeCursor, type ExportFormat, type ExportOptions } from "./export";
+import type { Filter } from "./filters";
 
 /**
  * A request's query string, read once from its URL (the router hands over
@@ -12,8 +15,8 @@ import { decodeCursor, type ExportFormat, type ExportOptions } from "./export";
 export class QueryParams {
   private constructor(private readonly values: Map<string, string[]>) {}
 
-  /** `accepted`: the route's parameters; `repeatable`: those of them that may come more than once. */
-  static read(request: Request, accepted: readonly string[], repeatable: readonly string[] = []): QueryParams {
+  /** `accepted`: the route's parameters; those of them that are filters may come more than once. */
+  static read(request: Request, accepted: readonly string[], repeatable: readonly string[] = DIMENSION_NAMES): QueryParams {
     const values = new Map<string, string[]>();
     for (const [name, value] of new URL(request.url, "http://localhost").searchParams) {
       if (!accepted.includes(name)) {
@@ -40,34 +43,48 @@ export class QueryParams {
   }
 }
 
-/** Every read route takes the range, and the original's `cache` (answers are cached anyway, and never stale). */
-const RANGE = ["start", "end", "cache"] as const;
+/**
+ * Every read route takes the range, the filters, and the original's `cache`
+ * (answers are cached anyway, and never stale).
+ */
+const COMMON = ["start", "end", ...DIMENSION_NAMES, "cache"] as const;
 /** The parameters of each kind of read route. */
 export const ROUTE_PARAMS = {
-  list: [...RANGE, "format", "limit", "cursor"],
-  count: [...RANGE, "unique"],
-  breakdown: [...RANGE, "unique"],
-  series: [...RANGE, "unique", "interval"],
+  list: [...COMMON, "format", "limit", "cursor"],
+  count: [...COMMON, "unique"],
+  breakdown: [...COMMON, "unique"],
+  series: [...COMMON, "unique", "interval", "tz"],
 } as const;
 
 /**
- * What a breakdown can group by, by the path segment that names it: the
- * number of its grouping in the month summaries (see SUMMARY_DIMENSIONS).
+ * The filters: each dimension's parameter (`event=…`, `path=…`, …) keeps
+ * the events with that value, a parameter given twice either value, and
+ * several parameters must all hold. A `path` that ends with `*` is a
+ * prefix: `path=/docs/*` keeps `/docs/` and everything under it.
  */
-export const PROPERTIES = {
-  countries: 1,
-  platforms: 2,
-  domains: 3,
-  events: 4,
-} as const;
+export function parseFilters(query: QueryParams): Filter[] {
+  const filters: Filter[] = [];
+  for (const dimension of DIMENSION_NAMES) {
+    const given = query.all(dimension);
+    if (given.length === 0) continue;
+    const prefixes = dimension === "path" ? given.filter((value) => value.endsWith("*")).map((value) => value.slice(0, -1)) : [];
+    const values = dimension === "path" ? given.filter((value) => !value.endsWith("*")) : given;
+    filters.push({ dimension, values: sortedSet(values), prefixes: sortedSet(prefixes) });
+  }
+  return filters;
+}
 
-export type Property = keyof typeof PROPERTIES;
+function sortedSet(values: string[]): string[] {
+  return Array.from(new Set(values)).sort();
+}
 
-export function parseProperty(segment: string): Property {
-  if (Object.hasOwn(PROPERTIES, segment)) return segment as Property;
+/** The dimension a breakdown route groups by (`/countries`, `/paths`, …: see dimensions.ts). */
+export function parseBreakdown(segment: string): Dimension {
+  const dimension = dimensionOfBreakdown(segment);
+  if (dimension) return dimension;
   throw new AppError(
     "InvalidProperty",
-    `"${segment}" is not something to query; use count, countries, platforms, domains, events or time.`,
+    `"${segment}" is not something to query; use count, ${DIMENSIONS.map((d) => d.breakdown).join(", ")} or time.`,
   );
 }
 
@@ -103,13 +120,33 @@ export function parseUnique(query: QueryParams): boolean {
 /** The longest interval: one bucket from the epoch to the end of 9999, the last year a time can be written in. */
 export const MAX_INTERVAL = MAX_TIME + 1;
 
-/** `interval`: a positive whole number of seconds, one day by default. */
-export function parseInterval(query: QueryParams): number {
+/** How `/time` cuts time into buckets: a number of seconds from the epoch on, or a calendar unit of a time zone. */
+export type Interval = { seconds: number } | { unit: CalendarUnit; zone: string };
+
+/**
+ * `interval`: a positive whole number of seconds (aligned on the epoch, one
+ * day by default), or a calendar unit (hour, day, week from Monday, month,
+ * year) of `tz`, an IANA time zone (UTC by default). `tz` alone means local
+ * days; with a number of seconds it is refused, since such buckets ignore it.
+ */
+export function parseInterval(query: QueryParams): Interval {
   const value = query.one("interval");
+  const tz = query.one("tz");
+  const zone = tz === undefined ? "UTC" : TimeZone.named(tz).name;
+  if (value === undefined && tz !== undefined) return { unit: "day", zone };
+  if ((CALENDAR_UNITS as readonly string[]).includes(value ?? "")) return { unit: value as CalendarUnit, zone };
+  const seconds = parseSeconds(value);
+  if (tz !== undefined) {
+    throw new AppError("InvalidParameter", `tz: goes with a calendar interval (${CALENDAR_UNITS.join(", ")}); buckets of a number of seconds are aligned on the Unix epoch.`);
+  }
+  return { seconds };
+}
+
+function parseSeconds(value: string | undefined): number {
   if (value === undefined) return 86_400;
   const seconds = /^\d{1,12}$/.test(value) ? Number(value) : 0;
   if (seconds < 1) {
-    throw new AppError("InvalidInterval", `interval: ${JSON.stringify(value)} is not a positive whole number of seconds.`);
+    throw new AppError("InvalidInterval", `interval: ${JSON.stringify(value)} is not a positive whole number of seconds, nor one of ${CALENDAR_UNITS.join(", ")}.`);
   }
   if (seconds > MAX_INTERVAL) {
     throw new AppError(

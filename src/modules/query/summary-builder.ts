@@ -1,5 +1,5 @@
 import type { TransientShards } from "../../store/shard-source";
-import { CHUNK_ROWS } from "../../store/summary-fold";
+import { FOLD_ROWS } from "../../store/summary-fold";
 
 /**
  * Brings every shard's summary up to date after start, newest months first,
@@ -19,7 +19,7 @@ export function buildSummaries(shards: TransientShards, done: (shards: number, u
     const shard = queue[0];
     if (!shard) return done(total, unreadable);
     try {
-      if (shards.withSummary(shard.website, shard.month, (summary) => summary.caughtUp, { maxRows: CHUNK_ROWS })) queue.shift();
+      if (shards.withSummary(shard.website, shard.month, (summary) => summary.caughtUp, { maxRows: FOLD_ROWS })) queue.shift();
     } catch {
       // Gone (deleted, retired) or unreadable: a query of it says why.
       queue.shift();

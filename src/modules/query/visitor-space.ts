@@ -1,7 +1,11 @@
-import type { VisitorSet } from "../../store/summary";
-
 /** What a group is known by: a value of a dimension, or a bucket's start. */
 export type Key = string | number;
+
+/** The events of one group in one month, and (when asked for) its visitors as month ids. */
+export interface VisitorSet {
+  hits: number;
+  ids?: Uint32Array;
+}
 
 /**
  * One month's groups. Each visitor set holds ids of the month's own

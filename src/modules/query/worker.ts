@@ -10,6 +10,7 @@ import type { ErrorCode } from "../../errors";
 import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source";
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
+import { listWebsites } from "./websites";
 
 declare const self: Worker;
 
@@ -19,12 +20,17 @@ export interface WorkerSetup {
   cacheBytes: number;
 }
 
-export type WorkerMessage = { setup: WorkerSetup } | { id: number; request: QueryRequest } | { id: number; forget: string };
+export type WorkerMessage =
+  | { setup: WorkerSetup }
+  | { id: number; request: QueryRequest }
+  | { id: number; forget: string }
+  | { id: number; websites: true };
 
 export type WorkerReply =
   | { ready: true }
   | { summariesBuilt: number; unreadable: string[] }
-  | { id: number; body: string; cached: boolean; cacheBytes: number }
+  /** `cache`: for a query, whether the answer came from the cache; `faults`: what could not be read while listing websites. */
+  | { id: number; body: string; cache?: "hit" | "miss"; cacheBytes: number; faults?: string[] }
   /** `code`: the client's own error (a 404 for a website deleted meanwhile); `shard`: the file or directory at fault. */
   | { id: number; error: string; code?: ErrorCode; shard?: { path: string; what: string } };
 
@@ -40,7 +46,15 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   }
   if ("forget" in data) {
     cache.forget(data.forget);
-    return reply({ id: data.id, body: "", cached: false, cacheBytes: cache.sizeBytes });
+    return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
+  }
+  if ("websites" in data) {
+    try {
+      const { list, faults } = listWebsites(shards);
+      return reply({ id: data.id, body: JSON.stringify({ list }), cacheBytes: cache.sizeBytes, faults });
+    } catch (error) {
+      return reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    }
   }
   const { website } = data.request;
   try {
@@ -58,7 +72,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   }
 };
 
-function run(request: QueryRequest): { body: string; cached: boolean } {
+function run(request: QueryRequest): { body: string; cache: "hit" | "miss" } {
   const key = JSON.stringify(request);
   const versions: Versions = {};
   for (const month of shards.months(request.website, request.range)) {
@@ -69,10 +83,10 @@ function run(request: QueryRequest): { body: string; cached: boolean } {
     }
   }
   const hit = cache.get(request.website, key, versions);
-  if (hit !== undefined) return { body: hit, cached: true };
+  if (hit !== undefined) return { body: hit, cache: "hit" };
   const body = JSON.stringify(answer(shards, request));
   cache.put(request.website, key, versions, body);
-  return { body, cached: false };
+  return { body, cache: "miss" };
 }
 
 function gone(id: number, website: string): WorkerReply {
