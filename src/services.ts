@@ -59,10 +59,16 @@ export async function openServices(config: Config, log: Logger): Promise<Service
 
   let retention: Timer | undefined;
   if (config.retentionMonths > 0) {
+    // A month it cannot delete is logged and tried again in an hour; never fatal, or systemd would restart it in a loop.
     const expire = () => {
       const month = oldestKeptMonth(Math.floor(Date.now() / 1000), config.retentionMonths);
-      const dropped = store.dropMonthsBefore(month);
-      if (dropped > 0) log.info("retention: dropped old month shards", { shards: dropped, before: month });
+      try {
+        const { dropped, failed } = store.dropMonthsBefore(month);
+        if (dropped > 0) log.info("retention: dropped old month shards", { shards: dropped, before: month });
+        for (const { path, error } of failed) log.error("retention: cannot delete an old month; kept for now", { shard: path, error: String(error) });
+      } catch (error) {
+        log.error("retention: cannot list the shards; tried again in an hour", { error: String(error) });
+      }
     };
     expire();
     retention = setInterval(expire, HOUR_MS);
@@ -80,7 +86,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log),
+      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
       credentials: { user: config.user, password: config.password, token: config.token },
       limits: config.limits,
       retentionMonths: config.retentionMonths,

@@ -28,6 +28,8 @@ export interface Limits {
   maxFieldLength: number;
   maxBulkItems: number;
   maxHeaders: number;
+  /** Most month shards one write request may create (each costs a file and fsyncs). */
+  maxNewShards: number;
 }
 
 /** What to do: serve (the default), one of the maintenance commands, or print help or the version. */
@@ -45,7 +47,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-interface Option {
+export interface Option {
   short?: string;
   /** Environment variables read in order when the flag is absent. */
   env: string[];
@@ -54,8 +56,8 @@ interface Option {
   help: string;
 }
 
-/** Every setting, in the order `--help` lists them. Flags win over environment, environment over defaults. */
-const OPTIONS = {
+/** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
+export const OPTIONS = {
   user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
   password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
   token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token accepted besides basic auth; when set, credentials are required" },
@@ -71,6 +73,7 @@ const OPTIONS = {
   "max-field-length": { env: ["MA_MAX_FIELD_LENGTH"], value: "CHARS", default: "8192", help: "longest text field or header value in an event" },
   "max-bulk-items": { env: ["MA_MAX_BULK_ITEMS"], value: "N", default: "100000", help: "most events in one bulk request" },
   "max-headers": { env: ["MA_MAX_HEADERS"], value: "N", default: "64", help: "most headers in one event" },
+  "max-new-shards": { env: ["MA_MAX_NEW_SHARDS"], value: "N", default: "1000", help: "most month shards (one a website and month) one write request may create" },
   "log-level": { env: ["MA_LOG_LEVEL"], value: "LEVEL", default: "info", help: "debug, info (a line per request), warn or error" },
   "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
@@ -160,6 +163,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       maxFieldLength: integer("max-field-length", 16),
       maxBulkItems: integer("max-bulk-items", 1),
       maxHeaders: integer("max-headers", 0),
+      maxNewShards: integer("max-new-shards", 1),
     },
     logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
     logFormat: choice("log-format", ["text", "json"] as const),
