@@ -80,6 +80,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     log,
   );
   await engine.ready;
+  store.onWritten = (website) => engine.written(website);
 
   const metrics = new Metrics();
   return {

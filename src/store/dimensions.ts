@@ -28,3 +28,26 @@ export function dimensionOfBreakdown(segment: string): Dimension | undefined {
 export function valueSql(dimension: Dimension): string {
   return `CAST(IFNULL(${dimension}, '') AS TEXT)`;
 }
+
+/** Values to keep: those in `values`, and those that start with one of `prefixes`. */
+export interface ValueMatch {
+  values: readonly string[];
+  prefixes: readonly string[];
+}
+
+export function matches(match: ValueMatch, value: string): boolean {
+  return match.values.includes(value) || match.prefixes.some((prefix) => value.startsWith(prefix));
+}
+
+/** `match` as an SQL condition over the text `expression`; `param` binds a value and answers its placeholder. */
+export function matchSql(expression: string, match: ValueMatch, param: (value: string) => string): string {
+  const either = [
+    ...(match.values.length > 0 ? [`${expression} IN (${match.values.map(param).join(", ")})`] : []),
+    // substr counts characters, as length does: a prefix match whatever the text.
+    ...match.prefixes.map((prefix) => {
+      const p = param(prefix);
+      return `substr(${expression}, 1, length(${p})) = ${p}`;
+    }),
+  ];
+  return either.length > 0 ? `(${either.join(" OR ")})` : "0";
+}

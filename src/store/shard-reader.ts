@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
+import { type BigIntStats, statSync } from "node:fs";
 
 /**
  * A shard opened for reading only. Queries read this way: no schema set-up,
@@ -89,8 +89,11 @@ const SETTLE_NS = 2_000_000_000n;
 
 /** The inode, size and times of a shard and of its WAL (an empty WAL counts as none). */
 export function shardSignature(path: string): FileSignature {
-  const main = statSync(path, { bigint: true });
-  const wal = statSync(`${path}-wal`, { bigint: true, throwIfNoEntry: false });
+  return signatureOf(statSync(path, { bigint: true }), statSync(`${path}-wal`, { bigint: true, throwIfNoEntry: false }));
+}
+
+/** The same, from the shard's and its WAL's `stat` (bigint, for nanoseconds) when they are at hand. */
+export function signatureOf(main: BigIntStats, wal: BigIntStats | undefined): FileSignature {
   const parts = [main.ino, main.size, main.mtimeNs, main.ctimeNs];
   let newest = main.ctimeNs;
   if (wal && wal.size > 0n) {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { isDirectory, listShards, monthsInRange, shardPath, websiteDir, type ShardLocation } from "./layout";
-import { ShardReader, shardSignature } from "./shard-reader";
+import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { type MonthFacts, MonthSummary, type OpenOptions } from "./summary";
 import type { TimeRange } from "./visit";
 import { isWebsiteName } from "./website";
@@ -38,10 +38,11 @@ export class TransientShards {
     return listShards(this.root, unreadable);
   }
 
-  /** Every website under the root, by name. */
+  /** Every website under the root, by name (a website's directory may be a link to one elsewhere). */
   websites(): string[] {
-    return readdirSync(this.root)
-      .filter((name) => isWebsiteName(name) && isDirectory(join(this.root, name)))
+    return readdirSync(this.root, { withFileTypes: true })
+      .filter((entry) => isWebsiteName(entry.name) && (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(join(this.root, entry.name)))))
+      .map((entry) => entry.name)
       .sort();
   }
 
@@ -49,18 +50,26 @@ export class TransientShards {
     return this.use(website, month, (path) => ShardReader.open(path), read);
   }
 
-  /** Runs `read` on the month's summary, first brought up to date with its shard. */
+  /**
+   * Runs `read` on the month's summary, first brought up to date with its
+   * shard (or by `maxRows` of its new rows). What a summary caught up knows
+   * is kept for `facts`.
+   */
   withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T, options: Pick<OpenOptions, "maxRows"> = {}): T {
-    return this.use(
-      website,
-      month,
-      (path) => {
-        const summary = MonthSummary.open(path, { ...options, trusted: this.trusted.has(path) });
-        this.trusted.add(path);
-        return summary;
-      },
-      read,
-    );
+    const open = (path: string) => {
+      const summary = MonthSummary.open(path, { ...options, trusted: this.trusted.has(path) });
+      this.trusted.add(path);
+      if (summary.caughtUp) this.remember(path, summary.signature, summary.facts);
+      return summary;
+    };
+    return this.use(website, month, open, read);
+  }
+
+  /** Forgets what is known of a deleted website's shards. */
+  forget(website: string): void {
+    const prefix = websiteDir(this.root, website) + sep;
+    for (const path of [...this.trusted]) if (path.startsWith(prefix)) this.trusted.delete(path);
+    for (const path of [...this.known.keys()]) if (path.startsWith(prefix)) this.known.delete(path);
   }
 
   /**
@@ -80,28 +89,38 @@ export class TransientShards {
    * kept while the shard's files stay as they were: an unchanged month costs
    * two `stat` calls.
    */
-  facts(website: string, month: string): MonthFacts {
+  facts(website: string, month: string, signature?: FileSignature): MonthFacts {
     const path = shardPath(this.root, website, month);
-    let signature;
-    try {
-      signature = shardSignature(path);
-    } catch (error) {
-      if (!existsSync(path)) throw new ShardGone(path);
-      throw new ShardFault(path, error);
+    if (!signature) {
+      try {
+        signature = shardSignature(path);
+      } catch (error) {
+        if (!existsSync(path)) throw new ShardGone(path);
+        throw new ShardFault(path, error);
+      }
     }
     const known = this.known.get(path);
     if (known?.signature === signature.text) return known.facts;
-    let facts: MonthFacts;
     try {
-      facts = this.withSummary(website, month, (summary) => summary.facts);
+      return this.withSummary(website, month, (summary) => summary.facts);
     } catch (error) {
       if (error instanceof ShardGone) throw error;
       // A summary that cannot be written (a full disk, a read-only root): the shard itself says.
-      facts = this.withShard(website, month, (shard) => shard.facts(signature.inode));
+      const facts = this.withShard(website, month, (shard) => shard.facts(signature.inode));
+      this.remember(path, signature!, facts);
+      return facts;
     }
+  }
+
+  /** Whether what is known of the month holds for its files as `signature` says they are. */
+  knows(website: string, month: string, signature: FileSignature): boolean {
+    return this.known.get(shardPath(this.root, website, month))?.signature === signature.text;
+  }
+
+  /** Keeps what is known of a shard while its files stay as they are, if they have settled (see FileSignature). */
+  private remember(path: string, signature: FileSignature, facts: MonthFacts): void {
     if (signature.settled) this.known.set(path, { signature: signature.text, facts });
     else this.known.delete(path);
-    return facts;
   }
 
   private use<Handle extends { close(): void }, T>(

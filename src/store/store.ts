@@ -30,6 +30,8 @@ const DELETING = ".deleting-";
 export class Store {
   private readonly writer: ShardWriter;
   private readonly checkpointer: Checkpointer;
+  /** Hears of each website once a write to it has settled (the query worker's list of websites is kept until then). */
+  onWritten: (website: string) => void = () => {};
 
   constructor(
     readonly root: string,
@@ -76,7 +78,9 @@ export class Store {
       }
     }
     for (const [website, month, rows] of slow) outcomes.push(Promise.resolve(await this.write(website, month, rows)));
-    return Promise.all(outcomes);
+    const settled = await Promise.all(outcomes);
+    for (const website of new Set(settled.map((outcome) => outcome.website))) this.onWritten(website);
+    return settled;
   }
 
   /**

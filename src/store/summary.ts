@@ -1,10 +1,10 @@
 import { Database } from "bun:sqlite";
 import { rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import type { Dimension } from "./dimensions";
+import { type Dimension, matchSql, type ValueMatch } from "./dimensions";
 import { monthBounds } from "./layout";
 import { type Chunk, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
-import { ShardReader, shardSignature } from "./shard-reader";
+import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
 import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
@@ -77,12 +77,17 @@ interface Meta {
  * stays in it), and built again.
  */
 export class MonthSummary implements MonthColumns {
+  /** Each dimension's values, once read. */
+  private readonly dictionaries = new Map<Dimension, string[]>();
+
   private constructor(
     private readonly db: Database,
     readonly base: number,
     /** Whether every row of the shard is folded in (see `maxRows`). */
     readonly caughtUp: boolean,
     readonly facts: MonthFacts,
+    /** The shard's files as they were before it was read: `facts` hold for them, when caught up. */
+    readonly signature: FileSignature,
   ) {}
 
   /**
@@ -114,7 +119,7 @@ export class MonthSummary implements MonthColumns {
       const month = monthBounds(basename(dirname(shardPath)));
       const meta = db.query<Meta, []>("SELECT * FROM meta").get();
       // The shard's files are as they were when every row of it was folded in: nothing to read there.
-      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta));
+      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature);
       shard = ShardReader.open(shardPath);
       const source = `${signature.inode}:${shard.rewrites()}`;
       const top = shard.top();
@@ -130,7 +135,7 @@ export class MonthSummary implements MonthColumns {
       if (watermark > from) fold(db, shard, month, from, watermark);
       const caughtUp = watermark >= top;
       db.query("UPDATE meta SET checked = ?1 WHERE checked <> ?1").run(caughtUp && signature.settled ? signature.text : "");
-      return new MonthSummary(db, month.first, caughtUp, factsOf(db.query<Meta, []>("SELECT * FROM meta").get()!));
+      return new MonthSummary(db, month.first, caughtUp, factsOf(db.query<Meta, []>("SELECT * FROM meta").get()!), signature);
     } catch (error) {
       db.close(true);
       throw error;
@@ -139,29 +144,36 @@ export class MonthSummary implements MonthColumns {
     }
   }
 
-  /** Sets of the whole month, one for each value of `dim` (a dimension, or ALL_EVENTS). */
-  monthSets(dim: string, withIds: boolean): ValueSet[] {
+  /** Sets of the whole month, one for each value of `dim` (a dimension, or ALL_EVENTS) that `match` keeps (all without one). */
+  monthSets(dim: string, withIds: boolean, match?: ValueMatch): ValueSet[] {
+    const params: string[] = [dim];
+    const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ value: string; hits: number; ids?: Uint8Array }, [string]>(`SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1`)
-      .all(dim);
+      .query<{ value: string; hits: number; ids?: Uint8Array }, string[]>(`SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`)
+      .all(...params);
     return rows.map(({ value, hits, ids }) => ({ value, hits, ids: ids && fromBlob(ids) }));
   }
 
-  /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim`. */
-  daySets(dim: string, firstDay: number, lastDay: number, withIds: boolean): DaySet[] {
+  /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim` that `match` keeps. */
+  daySets(dim: string, firstDay: number, lastDay: number, withIds: boolean, match?: ValueMatch): DaySet[] {
+    const params: (string | number)[] = [dim, firstDay, lastDay];
+    const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, [string, number, number]>(
-        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3`,
+      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, (string | number)[]>(
+        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
       )
-      .all(dim, firstDay, lastDay);
+      .all(...params);
     return rows.map(({ day, value, hits, ids }) => ({ day, value, hits, ids: ids && fromBlob(ids) }));
   }
 
   values(dimension: Dimension): string[] {
-    const values: string[] = [];
+    let values = this.dictionaries.get(dimension);
+    if (values) return values;
+    values = [];
     for (const [id, value] of this.db.query("SELECT id, value FROM dim_values WHERE dim = ?1").values(dimension) as [number, string][]) {
       values[id] = value;
     }
+    this.dictionaries.set(dimension, values);
     return values;
   }
 
@@ -175,17 +187,21 @@ export class MonthSummary implements MonthColumns {
     return this.db.query<{ top: number }, []>("SELECT IFNULL(max(id), 0) + 1 AS top FROM visitors").get()!.top;
   }
 
-  *chunks(names: readonly ColumnName[], from: number, to: number): Iterable<Chunk> {
+  *chunks(from: number, to: number): Iterable<Chunk> {
     const chunks = this.db
       .query<{ chunk: number; rows: number; first_time: number; last_time: number }, [number, number]>(
         "SELECT chunk, rows, first_time, last_time FROM chunks WHERE last_time >= ?1 AND first_time <= ?2 ORDER BY chunk",
       )
       .all(from, to);
-    const read = this.db.query<{ data: Uint8Array }, [string, number]>("SELECT data FROM columns WHERE name = ?1 AND chunk = ?2");
+    const readColumn = this.db.query<{ data: Uint8Array }, [string, number]>("SELECT data FROM columns WHERE name = ?1 AND chunk = ?2");
     for (const { chunk, rows, first_time, last_time } of chunks) {
-      const columns: Chunk["columns"] = {};
-      for (const name of names) columns[name] = decodeColumn(read.get(name, chunk)!.data, rows);
-      yield { rows, firstTime: first_time, lastTime: last_time, columns };
+      const read = new Map<ColumnName, Uint32Array>();
+      const column = (name: ColumnName) => {
+        let ids = read.get(name);
+        if (!ids) read.set(name, (ids = decodeColumn(readColumn.get(name, chunk)!.data, rows)));
+        return ids;
+      };
+      yield { rows, firstTime: first_time, lastTime: last_time, column };
     }
   }
 

@@ -19,7 +19,7 @@ export interface GroupSets {
  * id space: two passes over the rows, whatever the number of groups, and
  * memory for two ids a row.
  */
-export function groupVisitors(groupOf: Uint32Array, visitorOf: IdArray | undefined, groups: number, idBound: number): GroupSets {
+export function groupVisitors(groupOf: Uint32Array, visitorOf: Uint32Array | undefined, groups: number, idBound: number): GroupSets {
   const rows = groupOf.length;
   const hits = new Uint32Array(groups);
   for (let i = 0; i < rows; i++) hits[groupOf[i]!]!++;

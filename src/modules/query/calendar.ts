@@ -31,8 +31,8 @@ export class TimeZone {
 
   /** The zone named, or a 400 InvalidTimeZone. */
   static named(name: string): TimeZone {
-    let zone = TimeZone.known.get(name);
-    if (zone) return zone;
+    const known = TimeZone.known.get(name);
+    if (known) return known;
     let format: Intl.DateTimeFormat;
     try {
       format = new Intl.DateTimeFormat("en-US", {
@@ -48,8 +48,10 @@ export class TimeZone {
     } catch {
       throw new AppError("InvalidTimeZone", `tz: ${JSON.stringify(name)} is not a time zone this service knows; use an IANA name such as Europe/Paris or America/New_York.`);
     }
-    zone = new TimeZone(format.resolvedOptions().timeZone, format);
-    TimeZone.known.set(name, zone);
+    // Kept by the name ICU gives it (`europe/paris` is Europe/Paris), so however it is spelt there is one of each.
+    const canonical = format.resolvedOptions().timeZone;
+    let zone = TimeZone.known.get(canonical);
+    if (!zone) TimeZone.known.set(canonical, (zone = new TimeZone(canonical, format)));
     return zone;
   }
 

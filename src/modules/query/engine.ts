@@ -53,6 +53,15 @@ export class QueryEngine {
     return this.send({ id: this.nextId++, websites: true });
   }
 
+  /**
+   * Tells the worker a website was written to (see WebsiteList), before the
+   * write is answered, so any request that follows it is told after.
+   */
+  written(website: string): void {
+    // A worker being replaced starts with nothing known: nothing to tell it.
+    if (!this.down) this.worker.postMessage({ written: [website] } satisfies WorkerMessage);
+  }
+
   /** Drops the cached answers of a deleted website. */
   async forget(website: string): Promise<void> {
     await this.send({ id: this.nextId++, forget: website });

@@ -1,4 +1,6 @@
-import { valueSql, type Dimension } from "../../store/dimensions";
+import { matchSql, valueSql, type Dimension, type ValueMatch } from "../../store/dimensions";
+
+export { matches } from "../../store/dimensions";
 
 /**
  * Which events a query counts, by the values of their dimensions: an event
@@ -8,14 +10,10 @@ import { valueSql, type Dimension } from "../../store/dimensions";
  * repeats, so the same filter is always written the same (it is part of
  * what answers are cached under).
  */
-export interface Filter {
+export interface Filter extends ValueMatch {
   dimension: Dimension;
   values: string[];
   prefixes: string[];
-}
-
-export function matches(filter: Filter, value: string): boolean {
-  return filter.values.includes(value) || filter.prefixes.some((prefix) => value.startsWith(prefix));
 }
 
 /**
@@ -25,17 +23,6 @@ export function matches(filter: Filter, value: string): boolean {
 export function filterSql(filters: readonly Filter[], first: number): { sql: string; params: string[] } {
   const params: string[] = [];
   const param = (value: string) => `?${first + params.push(value) - 1}`;
-  const conditions = filters.map(({ dimension, values, prefixes }) => {
-    const value = valueSql(dimension);
-    const either = [
-      ...(values.length > 0 ? [`${value} IN (${values.map(param).join(", ")})`] : []),
-      // substr counts characters, as length does: a prefix match whatever the text.
-      ...prefixes.map((prefix) => {
-        const p = param(prefix);
-        return `substr(${value}, 1, length(${p})) = ${p}`;
-      }),
-    ];
-    return `(${either.join(" OR ")})`;
-  });
+  const conditions = filters.map((filter) => matchSql(valueSql(filter.dimension), filter, param));
   return { sql: conditions.length > 0 ? conditions.join(" AND ") : "1", params };
 }

@@ -1,6 +1,6 @@
 import type { Dimension } from "../../store/dimensions";
-import type { ColumnName, MonthColumns } from "../../store/month-columns";
-import { groupVisitors, type IdArray } from "../../store/visitor-sets";
+import type { MonthColumns } from "../../store/month-columns";
+import { groupVisitors } from "../../store/visitor-sets";
 import { addSet, type MonthPart } from "./visitor-space";
 
 /** How the rows a scan keeps are grouped, and what each group is known by. */
@@ -32,24 +32,24 @@ export interface Scan {
  */
 export function scanMonth(columns: MonthColumns, scan: Scan, part: MonthPart): void {
   const { from, to, accepted, groups, unique } = scan;
-  const names = new Set<ColumnName>(["time", ...accepted.map(([dimension]) => dimension)]);
-  if (unique) names.add("visitor");
-  if (groups.kind === "dimension") names.add(groups.dimension);
-
   const kept = new GrowingPairs();
   const base = columns.base;
   const group = grouper(groups, from, to);
-  for (const chunk of columns.chunks([...names], from, to)) {
-    const time = chunk.columns.time!;
-    const visitor = chunk.columns.visitor;
-    const filters = accepted.map(([dimension, passes]) => [chunk.columns[dimension]!, passes] as const);
-    const byValue = groups.kind === "dimension" ? chunk.columns[groups.dimension]! : undefined;
+  const byTime = groups.kind === "interval" || groups.kind === "buckets";
+  for (const chunk of columns.chunks(from, to)) {
     const inside = chunk.firstTime >= from && chunk.lastTime <= to;
-    rows: for (let i = 0; i < chunk.rows; i++) {
-      const at = time[i]! + base;
+    // Only the columns this scan needs are read; times not even that, for a chunk wholly inside the range and groups not of time.
+    const time = !inside || byTime ? chunk.column("time") : undefined;
+    const visitor = unique ? chunk.column("visitor") : undefined;
+    const filtered = accepted.map(([dimension]) => chunk.column(dimension));
+    const passes = accepted.map(([, passes]) => passes);
+    const byValue = groups.kind === "dimension" ? chunk.column(groups.dimension) : undefined;
+    for (let i = 0; i < chunk.rows; i++) {
+      const at = time ? time[i]! + base : 0;
       if (!inside && (at < from || at > to)) continue;
-      for (const [values, passes] of filters) if (passes[values[i]!] === 0) continue rows;
-      kept.push(byValue ? byValue[i]! : group.of(at), visitor ? visitor[i]! : 0);
+      let pass = true;
+      for (let f = 0; f < filtered.length && pass; f++) pass = passes[f]![filtered[f]![i]!] === 1;
+      if (pass) kept.push(byValue ? byValue[i]! : group.of(at), visitor ? visitor[i]! : 0);
     }
   }
   if (kept.length === 0) return;
@@ -116,7 +116,7 @@ class GrowingPairs {
     return this.groupOf.subarray(0, this.length);
   }
 
-  visitors(): IdArray {
+  visitors(): Uint32Array {
     return this.visitorOf.subarray(0, this.length);
   }
 }

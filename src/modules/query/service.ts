@@ -113,12 +113,14 @@ function monthGroups(
   oneSpace: boolean,
 ): MonthPart {
   const part = monthPart(columns.idBound(), oneSpace ? columns.visitors() : undefined);
+  let accepted: [Dimension, Uint8Array][] | undefined;
   const scan = (from: number, to: number) => {
-    const accepted = filters.map(({ dimension, ...filter }): [Dimension, Uint8Array] => {
-      const values = columns.values(dimension);
+    // Which ids of each filtered dimension's values pass, worked out once for the month.
+    accepted ??= filters.map((filter): [Dimension, Uint8Array] => {
+      const values = columns.values(filter.dimension);
       const passes = new Uint8Array(Math.max(values.length, 1));
-      values.forEach((value, id) => (passes[id] = matches({ dimension, ...filter }, value) ? 1 : 0));
-      return [dimension, passes];
+      values.forEach((value, id) => (passes[id] = matches(filter, value) ? 1 : 0));
+      return [filter.dimension, passes];
     });
     scanMonth(columns, { from, to, accepted, groups: grouping.scan, unique }, part);
   };
@@ -128,12 +130,12 @@ function monthGroups(
     scan(span.from, span.to);
     return part;
   }
-  const { dim, keep } = sets;
+  const { dim, match } = sets;
   const keyOf = (value: string, time: Key) => (grouping.dimension ? value : time);
   const whole = span.from === span.first && span.to === span.last;
   const monthKey = whole ? (grouping.dimension ? "" : grouping.ofMonth?.(span.first, span.last)) : undefined;
   if (monthKey !== undefined) {
-    for (const set of summary.monthSets(dim, unique)) if (keep(set.value)) addSet(part, keyOf(set.value, monthKey), set);
+    for (const set of summary.monthSets(dim, unique, match)) addSet(part, keyOf(set.value, monthKey), set);
     return part;
   }
   const ofDay = grouping.dimension ? () => "" : grouping.ofDay;
@@ -145,9 +147,9 @@ function monthGroups(
     scan(span.from, span.to);
     return part;
   }
-  for (const set of summary.daySets(dim, firstDay, afterDays - DAY, unique)) {
+  for (const set of summary.daySets(dim, firstDay, afterDays - DAY, unique, match)) {
     const key = ofDay(set.day);
-    if (key !== undefined && keep(set.value)) addSet(part, keyOf(set.value, key), set);
+    if (key !== undefined) addSet(part, keyOf(set.value, key), set);
   }
   // Days that two buckets share, and the hours at either edge, from the columns.
   for (const day of split) scan(day, day + DAY - 1);
@@ -161,11 +163,11 @@ function monthGroups(
  * events) when nothing is filtered; those of the one dimension filtered,
  * kept to its values, when the groups are not of another dimension.
  */
-function setsFor(filters: Filter[], grouping: Grouping): { dim: string; keep: (value: string) => boolean } | undefined {
-  if (filters.length === 0) return { dim: grouping.dimension ?? ALL_EVENTS, keep: () => true };
+function setsFor(filters: Filter[], grouping: Grouping): { dim: string; match?: Filter } | undefined {
+  if (filters.length === 0) return { dim: grouping.dimension ?? ALL_EVENTS };
   const [filter] = filters;
   if (filters.length > 1 || (grouping.dimension && grouping.dimension !== filter!.dimension)) return undefined;
-  return { dim: filter!.dimension, keep: (value) => matches(filter!, value) };
+  return { dim: filter!.dimension, match: filter };
 }
 
 const byDimension = (dimension: Dimension): Grouping => ({ scan: { kind: "dimension", dimension }, dimension, crossesMonths: true });

@@ -10,7 +10,7 @@ import type { ErrorCode } from "../../errors";
 import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source";
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
-import { listWebsites } from "./websites";
+import { WebsiteList } from "./websites";
 
 declare const self: Worker;
 
@@ -24,7 +24,8 @@ export type WorkerMessage =
   | { setup: WorkerSetup }
   | { id: number; request: QueryRequest }
   | { id: number; forget: string }
-  | { id: number; websites: true };
+  | { id: number; websites: true }
+  | { written: string[] };
 
 export type WorkerReply =
   | { ready: true }
@@ -36,21 +37,35 @@ export type WorkerReply =
 
 let shards: TransientShards;
 let cache: ResultCache;
+let websites: WebsiteList;
+
+/** Websites read at a time when the list is filled after start, between queries. */
+const WARM_WEBSITES = 500;
 
 self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
-    buildSummaries(shards, (built, unreadable) => reply({ summariesBuilt: built, unreadable }));
+    websites = new WebsiteList(shards);
+    buildSummaries(shards, (built, unreadable) => {
+      reply({ summariesBuilt: built, unreadable });
+      // Then the list of websites, so the first /_websites need not walk them all.
+      const step = () => {
+        if (!websites.warm(WARM_WEBSITES)) setTimeout(step, 0);
+      };
+      setTimeout(step, 0);
+    });
     return reply({ ready: true });
   }
+  if ("written" in data) return websites.touch(data.written);
   if ("forget" in data) {
+    shards.forget(data.forget);
     cache.forget(data.forget);
     return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
   }
   if ("websites" in data) {
     try {
-      const { list, faults } = listWebsites(shards);
+      const { list, faults } = websites.list();
       return reply({ id: data.id, body: JSON.stringify({ list }), cacheBytes: cache.sizeBytes, faults });
     } catch (error) {
       return reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
