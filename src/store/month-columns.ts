@@ -22,6 +22,7 @@ export interface Chunk {
   /** The earliest and latest time of its rows (Unix seconds): a chunk outside a range is skipped unread. */
   firstTime: number;
   lastTime: number;
+  /** A column's ids; the array may be reused for the same column of the next chunk read. */
   column(name: ColumnName): Uint32Array;
 }
 
@@ -35,8 +36,8 @@ export interface MonthColumns {
   values(dimension: Dimension): string[];
   /** Each visitor's ip, at the index of its id. */
   visitors(): string[];
-  /** The chunks with rows between `from` and `to` (inclusive). */
-  chunks(from: number, to: number): Iterable<Chunk>;
+  /** The chunks with rows between `from` and `to` (inclusive), in order; their columns are read one chunk at a time. */
+  chunks(from: number, to: number): Chunk[];
 }
 
 /** A column as stored: its ids in the narrowest width they fit, in the machine's (little-endian) byte order. */
@@ -52,14 +53,16 @@ export function encodeColumn(ids: IdArray): Uint8Array {
  * A stored column of `rows` ids (its width is its length over the rows), as
  * 32-bit ids whatever it was stored as: a scan reads every column through
  * one kind of array, which JavaScriptCore runs several times faster than a
- * loop that meets arrays of three kinds.
+ * loop that meets arrays of three kinds. Narrower ids are widened into
+ * `into` (at least `rows` long), so a scan allocates no array a chunk.
  */
-export function decodeColumn(blob: Uint8Array, rows: number): Uint32Array {
+export function decodeColumn(blob: Uint8Array, rows: number, into: Uint32Array = new Uint32Array(rows)): Uint32Array {
   const width = rows === 0 ? 4 : blob.byteLength / rows;
-  if (width === 1) return new Uint32Array(blob);
   const aligned = blob.byteOffset % width === 0 ? blob : blob.slice();
-  if (width === 2) return new Uint32Array(new Uint16Array(aligned.buffer, aligned.byteOffset, rows));
-  return new Uint32Array(aligned.buffer, aligned.byteOffset, rows);
+  if (width === 4) return new Uint32Array(aligned.buffer, aligned.byteOffset, rows);
+  const out = into.subarray(0, rows);
+  out.set(width === 1 ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, rows));
+  return out;
 }
 
 /** Column arrays that grow as rows are added, each as wide as ids need (up to 32 bits). */
@@ -179,7 +182,7 @@ export class ShardColumns implements MonthColumns, IdSource {
     return Array.from(this.ips.keys());
   }
 
-  *chunks(from: number, to: number): Iterable<Chunk> {
-    if (this.rows.rows > 0 && this.rows.lastTime >= from && this.rows.firstTime <= to) yield this.rows.chunk();
+  chunks(from: number, to: number): Chunk[] {
+    return this.rows.rows > 0 && this.rows.lastTime >= from && this.rows.firstTime <= to ? [this.rows.chunk()] : [];
   }
 }

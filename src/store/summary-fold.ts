@@ -148,8 +148,8 @@ function appendColumns(db: Database, rows: ColumnsBuilder): void {
  */
 class MonthIds implements IdSource {
   private readonly visitors = new Map<string, number>();
-  private readonly values = new Map<string, Map<string, number>>();
-  private readonly texts = new Map<string, Map<number, string>>();
+  private readonly values = new Map<string, Map<string, number>>(DIMENSION_NAMES.map((name) => [name, new Map()]));
+  private readonly texts = new Map<string, Map<number, string>>(DIMENSION_NAMES.map((name) => [name, new Map()]));
   private readonly counts = new Map<string, number>();
   private top: number;
 
@@ -174,8 +174,7 @@ class MonthIds implements IdSource {
   }
 
   value(dimension: Dimension, value: string): number {
-    let known = this.values.get(dimension);
-    if (!known) this.values.set(dimension, (known = new Map()));
+    const known = this.values.get(dimension)!;
     let id = known.get(value);
     if (id === undefined) {
       id = this.db.query<{ id: number }, [string, string]>("SELECT id FROM dim_values WHERE dim = ?1 AND value = ?2").get(dimension, value)?.id;
@@ -185,9 +184,7 @@ class MonthIds implements IdSource {
         this.counts.set(dimension, id + 1);
       }
       known.set(value, id);
-      let texts = this.texts.get(dimension);
-      if (!texts) this.texts.set(dimension, (texts = new Map()));
-      texts.set(id, value);
+      this.texts.get(dimension)!.set(id, value);
     }
     return id;
   }

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type Dimension, matchSql, type ValueMatch } from "./dimensions";
 import { monthBounds } from "./layout";
-import { type Chunk, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
+import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
 import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
 import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
@@ -178,31 +178,48 @@ export class MonthSummary implements MonthColumns {
   }
 
   visitors(): string[] {
-    const ips: string[] = [];
-    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors").values() as [number, string][]) ips[id] = ip;
-    return ips;
+    // One string of every ip, in id order, split at NULs (which no event's field may hold): several times faster than a row each.
+    const { ips, count, top } = this.db
+      .query<{ ips: string | null; count: number; top: number }, []>(
+        "SELECT group_concat(ip, char(0)) AS ips, count(*) AS count, IFNULL(max(id), 0) AS top FROM (SELECT id, ip FROM visitors ORDER BY id)",
+      )
+      .get()!;
+    const split = ips === null ? [] : ips.split("\0");
+    // Ids count from 1: the ip of id i is the i-th.
+    const byId: string[] = new Array(count + 1);
+    if (split.length === count && top === count) {
+      for (let i = 0; i < count; i++) byId[i + 1] = split[i]!;
+      return byId;
+    }
+    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors").values() as [number, string][]) byId[id] = ip;
+    return byId;
   }
 
   idBound(): number {
     return this.db.query<{ top: number }, []>("SELECT IFNULL(max(id), 0) + 1 AS top FROM visitors").get()!.top;
   }
 
-  *chunks(from: number, to: number): Iterable<Chunk> {
+  chunks(from: number, to: number): Chunk[] {
     const chunks = this.db
       .query<{ chunk: number; rows: number; first_time: number; last_time: number }, [number, number]>(
         "SELECT chunk, rows, first_time, last_time FROM chunks WHERE last_time >= ?1 AND first_time <= ?2 ORDER BY chunk",
       )
       .all(from, to);
     const readColumn = this.db.query<{ data: Uint8Array }, [string, number]>("SELECT data FROM columns WHERE name = ?1 AND chunk = ?2");
-    for (const { chunk, rows, first_time, last_time } of chunks) {
-      const read = new Map<ColumnName, Uint32Array>();
-      const column = (name: ColumnName) => {
-        let ids = read.get(name);
-        if (!ids) read.set(name, (ids = decodeColumn(readColumn.get(name, chunk)!.data, rows)));
+    // One array a column, reused from chunk to chunk; the chunk that last read it is held to know when it is current.
+    const scratch = new Map<ColumnName, { ids: Uint32Array; chunk: number }>();
+    return chunks.map(({ chunk, rows, first_time, last_time }) => ({
+      rows,
+      firstTime: first_time,
+      lastTime: last_time,
+      column: (name: ColumnName) => {
+        let held = scratch.get(name);
+        if (held?.chunk === chunk) return held.ids;
+        const ids = decodeColumn(readColumn.get(name, chunk)!.data, rows, held?.ids.buffer.byteLength === CHUNK_ROWS * 4 ? held.ids : new Uint32Array(CHUNK_ROWS));
+        scratch.set(name, (held = { ids, chunk }));
         return ids;
-      };
-      yield { rows, firstTime: first_time, lastTime: last_time, column };
-    }
+      },
+    }));
   }
 
   /** Releases the file now (see Shard.close). */

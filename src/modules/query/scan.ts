@@ -32,11 +32,12 @@ export interface Scan {
  */
 export function scanMonth(columns: MonthColumns, scan: Scan, part: MonthPart): void {
   const { from, to, accepted, groups, unique } = scan;
-  const kept = new GrowingPairs();
+  const chunks = columns.chunks(from, to);
+  const kept = new KeptRows(chunks.reduce((rows, chunk) => rows + chunk.rows, 0));
   const base = columns.base;
   const group = grouper(groups, from, to);
   const byTime = groups.kind === "interval" || groups.kind === "buckets";
-  for (const chunk of columns.chunks(from, to)) {
+  for (const chunk of chunks) {
     const inside = chunk.firstTime >= from && chunk.lastTime <= to;
     // Only the columns this scan needs are read; times not even that, for a chunk wholly inside the range and groups not of time.
     const time = !inside || byTime ? chunk.column("time") : undefined;
@@ -97,17 +98,18 @@ function grouper(groups: ScanGroups, from: number, to: number): { of(time: numbe
   }
 }
 
-/** (group, visitor) pairs of the rows kept, in arrays that double as they fill. */
-class GrowingPairs {
+/** The group and visitor of each row kept, in arrays made for every row the chunks hold. */
+class KeptRows {
   length = 0;
-  private groupOf: Uint32Array = new Uint32Array(1024);
-  private visitorOf: Uint32Array = new Uint32Array(1024);
+  private readonly groupOf: Uint32Array;
+  private readonly visitorOf: Uint32Array;
+
+  constructor(capacity: number) {
+    this.groupOf = new Uint32Array(capacity);
+    this.visitorOf = new Uint32Array(capacity);
+  }
 
   push(group: number, visitor: number): void {
-    if (this.length === this.groupOf.length) {
-      this.groupOf = grown(this.groupOf);
-      this.visitorOf = grown(this.visitorOf);
-    }
     this.groupOf[this.length] = group;
     this.visitorOf[this.length++] = visitor;
   }
@@ -119,10 +121,4 @@ class GrowingPairs {
   visitors(): Uint32Array {
     return this.visitorOf.subarray(0, this.length);
   }
-}
-
-function grown(array: Uint32Array): Uint32Array {
-  const bigger = new Uint32Array(array.length * 2);
-  bigger.set(array);
-  return bigger;
 }
