@@ -11,11 +11,11 @@
  * BENCH_QUERIES=<text> runs only the query rows whose name holds it.
  */
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer, tempDir, type TestServer } from "../test/helpers/server";
-import { peakRssMb, postLoad } from "./lib";
+import { cpuMs, peakRssMb, postLoad } from "./lib";
 import { seededRandom } from "../test/helpers/random";
 import { SUMMARY_FORMAT } from "../src/store/summary-format";
 import { TimeZone } from "../src/modules/query/calendar";
@@ -204,16 +204,19 @@ const rows: string[] = [];
 for (const [rangeName, range] of Object.entries(RANGES) as [RangeName, (typeof RANGES)[RangeName]][]) {
   for (const q of QUERIES) {
     if (!q.ranges.includes(rangeName)) continue;
-    // Cold: a fresh process, an empty cache.
-    const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
+    // Cold: a fresh process, an empty cache, once the summary builder has looked at every month after start.
+    const server = await startServer({ root, args: ["--cache-directory", join(tempDir(), "cache")] });
+    await waitFor("the summaries line", () => server.output().includes("summaries up to date"), 120_000);
+    const cpuBefore = cpuMs(server.pid);
     const cold = await timed(server, query(q, range));
+    const cpu = cpuMs(server.pid) - cpuBefore;
     const rss = peakRssMb(server.pid);
     const warm: number[] = [];
     for (let i = 0; i < WARM_RUNS; i++) warm.push(await timed(server, query(q, range)));
     await server.stop();
     const baseline = plainSql(q.key, q.where, range);
     rows.push(
-      `| ${q.name} | ${rangeName} | ${cold.toFixed(0)} | ${median(warm).toFixed(1)} | ${baseline.toFixed(0)} | ${(baseline / cold).toFixed(1)}× | ${rss.toFixed(0)} |`,
+      `| ${q.name} | ${rangeName} | ${cold.toFixed(0)} | ${cpu.toFixed(0)} | ${median(warm).toFixed(1)} | ${baseline.toFixed(0)} | ${(baseline / cold).toFixed(1)}× | ${rss.toFixed(0)} |`,
     );
   }
 }
@@ -267,10 +270,13 @@ let websites: { first: number; warm: number; plain: number; built: number } | un
   websites = { first, warm: median(warm), plain: performance.now() - t1, built };
 }
 
+/** BENCH_QUERIES set: only the query rows asked for, and /_websites. */
+const ONLY_QUERIES = process.env.BENCH_QUERIES !== undefined;
+
 // Ingest while the heaviest query runs in a loop, its end moving so that no
 // answer comes from the cache.
 let ingest: { p99: number; rps: number } | undefined;
-if (Bun.which("wrk")) {
+if (Bun.which("wrk") && !ONLY_QUERIES) {
   const server = await startServer({ root, args: ["--log-level", "warn", "--cache-directory", join(tempDir(), "cache")] });
   let running = true;
   let loops = 0;
@@ -295,7 +301,7 @@ if (Bun.which("wrk")) {
 // rows that came since the one before. On a copy of the month, so the data
 // set stays as it was made.
 let live: { p50: number; p99: number; queries: number; rps: number; p99Ingest: number } | undefined;
-if (Bun.which("wrk")) {
+if (Bun.which("wrk") && !ONLY_QUERIES) {
   const liveRoot = join(tempDir(), "dbs");
   mkdirSync(join(liveRoot, SITE, last), { recursive: true });
   copyFileSync(join(root, SITE, last, "analytics.db"), join(liveRoot, SITE, last, "analytics.db"));
@@ -320,21 +326,23 @@ if (Bun.which("wrk")) {
 }
 
 // Streaming the whole year out of GET /:website.
-const streamServer = await startServer({ root, args: ["--log-level", "warn"] });
-const t0 = performance.now();
-const response = await fetch(`${streamServer.url}/${SITE}?format=ndjson`);
-let lines = 0;
-// Lines counted with indexOf: a loop over each byte in JS made the client, not the server, the limit.
-for await (const chunk of response.body!) {
-  for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+let stream: { lines: number; seconds: number; rss: number } | undefined;
+if (!ONLY_QUERIES) {
+  const streamServer = await startServer({ root, args: ["--log-level", "warn"] });
+  const t0 = performance.now();
+  const response = await fetch(`${streamServer.url}/${SITE}?format=ndjson`);
+  let lines = 0;
+  // Lines counted with indexOf: a loop over each byte in JS made the client, not the server, the limit.
+  for await (const chunk of response.body!) {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  stream = { lines, seconds: (performance.now() - t0) / 1000, rss: peakRssMb(streamServer.pid) };
+  await streamServer.stop();
 }
-const streamSeconds = (performance.now() - t0) / 1000;
-const streamRss = peakRssMb(streamServer.pid);
-await streamServer.stop();
 
 console.log(`\nqueries over ${(PER_MONTH * MONTHS).toLocaleString("en")} events, ${MONTHS} months (cold: fresh process and empty cache; warm: median of ${WARM_RUNS})\n`);
-console.log("| query | range | cold ms | warm ms | plain SQL ms | plain SQL ÷ cold | peak RSS MB (cold) |");
-console.log("|---|---|---:|---:|---:|---:|---:|");
+console.log("| query | range | cold ms | cold CPU ms | warm ms | plain SQL ms | plain SQL ÷ cold | peak RSS MB (cold) |");
+console.log("|---|---|---:|---:|---:|---:|---:|---:|");
 for (const row of rows) console.log(row);
 if (websites) {
   console.log(
@@ -352,4 +360,8 @@ if (live) {
   );
 }
 if (ingest) console.log(`ingest while /domains?unique=true over the year runs in a loop: ${Math.round(ingest.rps)} events/s, p99 ${ingest.p99.toFixed(1)} ms`);
-console.log(`streaming the year as NDJSON: ${lines.toLocaleString("en")} events in ${streamSeconds.toFixed(1)} s (${Math.round(lines / streamSeconds).toLocaleString("en")} events/s), peak RSS ${streamRss.toFixed(0)} MB`);
+if (stream) {
+  const { lines, seconds, rss } = stream;
+  console.log(`streaming the year as NDJSON: ${lines.toLocaleString("en")} events in ${seconds.toFixed(1)} s (${Math.round(lines / seconds).toLocaleString("en")} events/s), peak RSS ${rss.toFixed(0)} MB`);
+}
+console.log(`(load average at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(", ")})`);

@@ -77,5 +77,10 @@ test.skipIf(!CAN_RUN)("one unreadable website directory fails its own queries on
   expect((await request(`${server.url}/open.example`, { body: { time: "2016-01-11T00:00:00Z", ip: "10.0.0.4" } })).status).toBe(200);
   expect((await request(`${server.url}/open.example/count`)).body).toEqual({ total: 3, unique: 3 });
   expect((await request(`${server.url}/_metrics`)).status).toBe(200);
+  // The list of websites leaves it out, and the log says why.
+  const listed = await request(`${server.url}/_websites`);
+  expect(listed.status).toBe(200);
+  expect(listed.body.list.map(({ website }: { website: string }) => website)).toEqual(["open.example"]);
+  await waitFor("the listing's warning", () => /listing websites: cannot read.*locked\.example/.test(server.output()));
   expect(server.output()).not.toContain("query worker failed");
 });

@@ -100,7 +100,8 @@ function tally(shards: TransientShards, website: string, range: TimeRange, filte
       throw error;
     }
   });
-  return combine(parts);
+  // A month without groups has no visitors to put in one space with the others.
+  return combine(parts.filter((part) => part.groups.size > 0));
 }
 
 function monthGroups(
@@ -112,7 +113,23 @@ function monthGroups(
   unique: boolean,
   oneSpace: boolean,
 ): MonthPart {
-  const part = monthPart(columns.idBound(), oneSpace ? columns.visitors() : undefined);
+  const part = monthPart(columns.idBound());
+  addGroups(part, columns, summary, span, filters, grouping, unique);
+  // Read only for a month with groups: a filter may leave most months without.
+  if (oneSpace && part.groups.size > 0) part.visitors = columns.visitors();
+  return part;
+}
+
+/** Adds a month's groups to `part`: from sets where they can answer, else from the columns. */
+function addGroups(
+  part: MonthPart,
+  columns: MonthColumns,
+  summary: MonthSummary | undefined,
+  span: Span,
+  filters: Filter[],
+  grouping: Grouping,
+  unique: boolean,
+): void {
   let accepted: [Dimension, Uint8Array][] | undefined;
   const scan = (from: number, to: number) => {
     // Which ids of each filtered dimension's values pass, worked out once for the month.
@@ -128,7 +145,7 @@ function monthGroups(
   const sets = summary && setsFor(filters, grouping);
   if (!sets || !summary) {
     scan(span.from, span.to);
-    return part;
+    return;
   }
   const { dim, match } = sets;
   const keyOf = (value: string, time: Key) => (grouping.dimension ? value : time);
@@ -136,7 +153,7 @@ function monthGroups(
   const monthKey = whole ? (grouping.dimension ? "" : grouping.ofMonth?.(span.first, span.last)) : undefined;
   if (monthKey !== undefined) {
     for (const set of summary.monthSets(dim, unique, match)) addSet(part, keyOf(set.value, monthKey), set);
-    return part;
+    return;
   }
   const ofDay = grouping.dimension ? () => "" : grouping.ofDay;
   const firstDay = Math.ceil(span.from / DAY) * DAY;
@@ -145,7 +162,7 @@ function monthGroups(
   for (let day = firstDay; ofDay && day < afterDays; day += DAY) if (ofDay(day) === undefined) split.push(day);
   if (!ofDay || firstDay >= afterDays || split.length > MAX_SPLIT_DAYS) {
     scan(span.from, span.to);
-    return part;
+    return;
   }
   for (const set of summary.daySets(dim, firstDay, afterDays - DAY, unique, match)) {
     const key = ofDay(set.day);
@@ -155,7 +172,6 @@ function monthGroups(
   for (const day of split) scan(day, day + DAY - 1);
   if (span.from < firstDay) scan(span.from, firstDay - 1);
   if (afterDays <= span.to) scan(afterDays, span.to);
-  return part;
 }
 
 /**

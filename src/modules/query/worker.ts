@@ -48,10 +48,10 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
     websites = new WebsiteList(shards);
     buildSummaries(shards, (built, unreadable) => {
-      reply({ summariesBuilt: built, unreadable });
       // Then the list of websites, so the first /_websites need not walk them all.
       const step = () => {
-        if (!websites.warm(WARM_WEBSITES)) setTimeout(step, 0);
+        if (websites.warm(WARM_WEBSITES)) reply({ summariesBuilt: built, unreadable });
+        else setTimeout(step, 0);
       };
       setTimeout(step, 0);
     });
@@ -78,12 +78,12 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     reply({ id: data.id, ...result, cacheBytes: cache.sizeBytes });
   } catch (error) {
-    if (!shards.hasWebsite(website)) reply(gone(data.id, website));
+    if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     // A shard's fault travels as the file and what SQLite said of it; anything else with its stack.
-    else if (error instanceof ShardFault) {
-      reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: { path: error.path, what: error.what } });
+    if (error instanceof ShardFault) {
+      return reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: { path: error.path, what: error.what } });
     }
-    else reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 };
 
