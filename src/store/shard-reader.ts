@@ -10,14 +10,44 @@ export class ShardReader {
   private constructor(
     readonly path: string,
     private readonly db: Database,
+    /**
+     * No `visits` table yet: the writer was killed between creating the file
+     * and its table (which it makes when it next opens it). Such a shard
+     * holds no event, and a reader, which creates nothing, reads none.
+     */
+    private readonly empty: boolean,
   ) {}
 
+  /**
+   * Opens the shard for reading. A shard a killed writer left with a hot
+   * rollback journal (the original service's journal mode) cannot be read
+   * by a connection that may not write: it is first rolled back to its last
+   * commit, as the writer's own next open would do, then read.
+   */
   static open(path: string): ShardReader {
+    try {
+      return ShardReader.connect(path);
+    } catch (error) {
+      if ((error as { code?: string }).code !== "SQLITE_READONLY_ROLLBACK") throw error;
+      const recovering = new Database(path, { readwrite: true, create: false });
+      try {
+        recovering.run("PRAGMA busy_timeout = 5000");
+        recovering.query("PRAGMA schema_version").get();
+      } finally {
+        recovering.close(true);
+      }
+      return ShardReader.connect(path);
+    }
+  }
+
+  private static connect(path: string): ShardReader {
     const db = new Database(path, { readonly: true, strict: true });
     try {
       // A read may wait for a moment while the writer recovers or checkpoints the WAL.
       db.run("PRAGMA busy_timeout = 5000");
-      return new ShardReader(path, db);
+      // The first read: a hot journal shows here, not in the middle of a query.
+      const table = db.query("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'visits'").get();
+      return new ShardReader(path, db, table === null);
     } catch (error) {
       db.close(true);
       throw error;
@@ -31,11 +61,13 @@ export class ShardReader {
 
   /** The highest rowid: rows are only ever appended, so it grows with every insert. */
   top(): number {
+    if (this.empty) return 0;
     return this.db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM visits").get()!.top;
   }
 
   /** How many rows have a rowid up to `rowid`, counted in one read of the file. */
   rowsUpTo(rowid: number): number {
+    if (this.empty) return 0;
     return this.db.transaction(() => {
       // count(*) alone walks the smallest index; the rows after `rowid` are few and found by rowid.
       const all = this.db.query<{ n: number }, []>("SELECT count(*) AS n FROM visits").get()!.n;
@@ -46,6 +78,7 @@ export class ShardReader {
 
   /** What a summary would know of this shard, read from its rows (see MonthFacts). */
   facts(inode: number): { version: string; rows: number; firstTime: number | null; lastTime: number | null } {
+    if (this.empty) return { version: `${inode}:${this.rewrites()}:0:0`, rows: 0, firstTime: null, lastTime: null };
     return this.db.transaction(() => {
       const { top, rows, first, last } = this.db
         .query<{ top: number; rows: number; first: number | null; last: number | null }, []>(
@@ -56,13 +89,15 @@ export class ShardReader {
     })();
   }
 
-  /** Runs a read query; statements are cached per connection by bun:sqlite. */
+  /** Runs a read query of `visits`; statements are cached per connection by bun:sqlite. */
   all<Row>(sql: string, ...params: (string | number)[]): Row[] {
+    if (this.empty) return [];
     return this.db.query<Row, (string | number)[]>(sql).all(...params);
   }
 
   /** The same, each row as an array of its columns' values. */
   values(sql: string, ...params: (string | number)[]): unknown[][] {
+    if (this.empty) return [];
     return this.db.query<unknown, (string | number)[]>(sql).values(...params) as unknown[][];
   }
 
