@@ -17,6 +17,7 @@ export type ErrorCode =
   | "InvalidDatabaseName"
   | "InvalidCredentials"
   | "InvalidAuthentication"
+  | "Forbidden"
   | "NotFound"
   | "PayloadTooLarge"
   | "LimitExceeded"
@@ -38,6 +39,7 @@ const STATUS: Record<ErrorCode, number> = {
   InvalidDatabaseName: 404,
   InvalidCredentials: 401,
   InvalidAuthentication: 401,
+  Forbidden: 403,
   NotFound: 404,
   PayloadTooLarge: 413,
   LimitExceeded: 400,

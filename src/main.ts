@@ -1,5 +1,8 @@
+import { anonymize } from "./commands/anonymize";
 import { backup } from "./commands/backup";
 import { check } from "./commands/check";
+import { erase } from "./commands/erase";
+import { printLicenses } from "./commands/licenses";
 import { migratePlatforms } from "./commands/migrate-platforms";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
@@ -12,6 +15,8 @@ async function run(command: Command): Promise<void> {
       return console.log(command.text);
     case "version":
       return console.log(version);
+    case "licenses":
+      return printLicenses();
     case "serve":
       return serve(command.config);
     case "backup":
@@ -22,6 +27,12 @@ async function run(command: Command): Promise<void> {
       return;
     case "migrate-platforms":
       process.exitCode = migratePlatforms(command.config.root);
+      return;
+    case "anonymize":
+      process.exitCode = anonymize(command.config, command.dryRun);
+      return;
+    case "erase":
+      process.exitCode = erase(command.config, command.address);
       return;
   }
 }

@@ -1,18 +1,22 @@
 import type { AppDeps } from "./app";
 import type { Config } from "./config/config";
+import { createBotCheck } from "./enrich/bots";
 import { createEnricher } from "./enrich/enrich";
 import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
+import { openAddressPolicy, type AddressPolicy } from "./enrich/ip-mode";
 import { createPlatformLookup } from "./enrich/platform";
+import { proxyTrust } from "./http/client-address";
 import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
 import { Metrics } from "./observe/metrics";
-import { cacheDirectory } from "./cache/directory";
+import { cacheDirectory, cacheDirectoryProblem } from "./cache/directory";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
 import { Store } from "./store/store";
 import { version } from "../package.json";
+import { version as embeddedGeoipVersion } from "@ip-location-db/geo-whois-asn-country-mmdb/package.json";
 
 const HOUR_MS = 3_600_000;
 
@@ -24,6 +28,10 @@ export class StartupError extends Error {
 /** What the HTTP app needs, and how to release it all. */
 export interface Services {
   deps: AppDeps;
+  /** The country database in use, for the start line: the path given, or the embedded one's name and version. */
+  geoip: string;
+  /** Reads what can change without a restart (the `--geoip` file) again, and logs what it did. */
+  reload(): void;
   /** Commits what is queued, stops the workers and closes every shard. */
   close(): void;
 }
@@ -41,6 +49,8 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   } catch (error) {
     throw new StartupError(`--geoip: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}).`);
   }
+  // Looked up through this, so that a reload swaps the database (and its memo) under the enricher.
+  const lookupCountry: CountryLookup = (ip) => country(ip);
 
   let store: Store;
   let locked: boolean;
@@ -56,6 +66,25 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     throw new StartupError(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
   }
   store.removeLeftovers();
+
+  const metrics = new Metrics();
+  let addresses: AddressPolicy;
+  try {
+    addresses = openAddressPolicy({
+      mode: config.privacy.ipMode,
+      root: config.root,
+      ipKeyFile: config.privacy.ipKeyFile,
+      onAnonymized: () => metrics.eventAnonymized(),
+      onKey: ({ path, created, warning }) => {
+        if (created) log.notice(`--ip-mode hash: made the key ${path}; back it up with the data to keep linking returning visitors after a restore`);
+        if (warning) log.warn(`--ip-key-file: ${warning}`);
+      },
+    });
+  } catch (error) {
+    store.close();
+    const flag = config.privacy.ipKeyFile === undefined ? "--ip-mode" : "--ip-key-file";
+    throw new StartupError(`${flag}: cannot have the key for --ip-mode ${config.privacy.ipMode} (${(error as Error).message}).`);
+  }
 
   let retention: Timer | undefined;
   if (config.retentionMonths > 0) {
@@ -75,28 +104,58 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     retention.unref();
   }
 
+  const cacheDir = cacheDirectory(config.cacheDirectory);
+  const cacheProblem = cacheDirectoryProblem(cacheDir);
+  if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
   const engine = new QueryEngine(
-    { root: config.root, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
+    { root: config.root, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024, countVisitors: config.privacy.ipMode !== "none" },
     log,
   );
   await engine.ready;
   store.onWritten = (website) => engine.written(website);
 
-  const metrics = new Metrics();
   return {
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
-      credentials: { user: config.user, password: config.password, token: config.token },
+      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup(), addresses.store), metrics, log, config.limits.maxNewShards),
+      credentials: {
+        user: config.user,
+        password: config.password,
+        token: config.token,
+        ingestToken: config.ingestToken,
+        openIngest: config.ingestAuth === "none",
+      },
       limits: config.limits,
+      timeouts: config.timeouts,
       retentionMonths: config.retentionMonths,
       metrics,
       log,
       engine,
+      privacy: config.privacy,
+      addresses,
+      ingestEdge: {
+        trust: proxyTrust(config.privacy.trustProxy, config.privacy.proxyHeader),
+        dropBots: config.privacy.bots === "drop" ? createBotCheck() : undefined,
+        metrics,
+      },
+    },
+    geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
+    reload() {
+      if (config.geoip === undefined) {
+        log.notice("SIGHUP: nothing to reload; the GeoIP database is the embedded one, and every other setting is read at start (restart to change it)");
+        return;
+      }
+      try {
+        country = openCountryLookup(config.geoip);
+        log.notice(`SIGHUP: reloaded the GeoIP database ${config.geoip}`);
+      } catch (error) {
+        log.error(`SIGHUP: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}); still using the one read before`);
+      }
     },
     close() {
       clearInterval(retention);
+      addresses.close();
       engine.close();
       store.close();
     },

@@ -1,7 +1,8 @@
 import { Elysia } from "elysia";
 import { AppError } from "../errors";
 import type { Logger } from "../observe/log";
-import { pathOf } from "./website-param";
+import { jsonResponse, noteAnswerBytes } from "./answer";
+import { loggedPath, pathOf } from "./website-param";
 
 /**
  * The one place errors become HTTP answers: `{code, message}` with the
@@ -18,12 +19,14 @@ export function errorResponses(log: Logger) {
       else if (code === "NOT_FOUND") answer = new AppError("NotFound", `There is no route ${request.method} ${path}.`);
       else if (code === "PARSE") answer = new AppError("InvalidJSON", "The request body is not valid JSON.");
       else {
-        log.error(`${request.method} ${path} failed`, { error: describe(error) });
+        log.error(`${request.method} ${loggedPath(request)} failed`, { error: describe(error) });
         answer = new AppError("InternalError", "The service failed to answer; the fault has been logged.");
       }
       // Read by the request log and metrics after the answer is sent.
       set.status = answer.status;
-      return Response.json({ code: answer.code, message: answer.message }, { status: answer.status, headers: answer.headers });
+      const body = JSON.stringify({ code: answer.code, message: answer.message });
+      noteAnswerBytes(request, Buffer.byteLength(body));
+      return jsonResponse(body, answer.status, answer.headers);
     });
 }
 

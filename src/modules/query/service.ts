@@ -31,7 +31,7 @@ export interface Bucket extends Count {
 
 /** A query as the routes parse it; plain data, so it can cross to the query worker. */
 export type QueryRequest =
-  | { kind: "count"; website: string; range: TimeRange; filters: Filter[] }
+  | { kind: "count"; website: string; range: TimeRange; filters: Filter[]; unique?: boolean }
   | { kind: "breakdown"; website: string; range: TimeRange; filters: Filter[]; dimension: Dimension; unique: boolean }
   | { kind: "series"; website: string; range: TimeRange; filters: Filter[]; interval: Interval; unique: boolean };
 
@@ -227,8 +227,9 @@ function byCalendar(starts: number[], months: string[]): Grouping {
   };
 }
 
-export function count(shards: TransientShards, website: string, range: TimeRange, filters: Filter[]): Count {
-  const [all] = tally(shards, website, range, filters, everything, true);
+/** Events and distinct visitors; with `unique` false (nothing to count visitors by), visitors are 0. */
+export function count(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], unique = true): Count {
+  const [all] = tally(shards, website, range, filters, everything, unique);
   return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
 }
 
@@ -276,7 +277,7 @@ export function answer(shards: TransientShards, request: QueryRequest): object {
   const { website, range, filters } = request;
   switch (request.kind) {
     case "count":
-      return count(shards, website, range, filters);
+      return count(shards, website, range, filters, request.unique);
     case "breakdown":
       return { list: breakdown(shards, website, range, filters, request.dimension, request.unique) };
     case "series":

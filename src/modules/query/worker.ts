@@ -18,6 +18,8 @@ export interface WorkerSetup {
   root: string;
   cacheDir: string;
   cacheBytes: number;
+  /** False with --ip-mode none: no address is stored, so unique visitors are answered 0, not 1. */
+  countVisitors: boolean;
 }
 
 export type WorkerMessage =
@@ -38,6 +40,7 @@ export type WorkerReply =
 let shards: TransientShards;
 let cache: ResultCache;
 let websites: WebsiteList;
+let countVisitors = true;
 
 /** Websites read at a time when the list is filled after start, between queries. */
 const WARM_WEBSITES = 500;
@@ -46,6 +49,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
+    countVisitors = data.setup.countVisitors;
     websites = new WebsiteList(shards);
     buildSummaries(shards, (built, unreadable) => {
       // Then the list of websites, so the first /_websites need not walk them all.
@@ -59,8 +63,10 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   }
   if ("written" in data) return websites.touch(data.written);
   if ("forget" in data) {
+    // Deleted, or visitors erased from it: what was known of it no longer holds.
     shards.forget(data.forget);
     cache.forget(data.forget);
+    websites.touch([data.forget]);
     return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
   }
   if ("websites" in data) {
@@ -73,7 +79,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   }
   const { website } = data.request;
   try {
-    const result = run(data.request);
+    const result = run(countVisitors ? data.request : withoutVisitors(data.request));
     // Deleted while it was read: what was read may be part of it only.
     if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     reply({ id: data.id, ...result, cacheBytes: cache.sizeBytes });
@@ -106,6 +112,11 @@ function run(request: QueryRequest): { body: string; cache: "hit" | "miss" } {
 
 function gone(id: number, website: string): WorkerReply {
   return { id, code: "InvalidDatabaseName", error: `There is no website named "${website}"; it was deleted while the query ran.` };
+}
+
+/** The query asking for no visitors: its answer, and the cache key it is kept under, differ from the one that counts them. */
+function withoutVisitors(request: QueryRequest): QueryRequest {
+  return { ...request, unique: false };
 }
 
 function reply(message: WorkerReply): void {
