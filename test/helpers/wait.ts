@@ -12,3 +12,8 @@ export async function waitFor<T>(what: string, condition: () => T | Promise<T>, 
     await Bun.sleep(10);
   }
 }
+
+/** Text that matches `pattern`: a substring, or a regular expression. */
+export function matches(text: string, pattern: string | RegExp): boolean {
+  return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+}

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/**
+ * The one cleanup registry. Helpers that start something (a server, an app,
+ * a temporary directory) register how to undo it here; every test file calls
+ * `afterAll(cleanup)`, so nothing a file started outlives it, even when a
+ * test fails half-way.
+ */
+const steps: (() => unknown)[] = [];
+
+/** Runs `step` when the current file's tests are done. */
+export function defer(step: () => unknown): void {
+  steps.push(step);
+}
+
+/**
+ * A new temporary directory; the caller removes it. Under MA_TEST_TMPDIR when
+ * that is set (`bun test` sets it to a memory file system, see preload.ts).
+ */
+export function tempDir(prefix = "ma-test-"): string {
+  return mkdtempSync(join(process.env.MA_TEST_TMPDIR ?? tmpdir(), prefix));
+}
+
+/** A new temporary directory, removed by `cleanup`. */
+export function scratch(prefix = "ma-test-"): string {
+  const dir = tempDir(prefix);
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Undoes every registered step, newest first (servers stop before their directories go). */
+export async function cleanup(): Promise<void> {
+  const failures: string[] = [];
+  for (let step = steps.pop(); step; step = steps.pop()) {
+    try {
+      await step();
+    } catch (error) {
+      failures.push((error as Error).message);
+    }
+  }
+  if (failures.length > 0) throw new Error(`cleanup failed:\n${failures.join("\n")}`);
+}
