@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { scratch } from "../helpers/cleanup";
 import { writeOriginalShard } from "../helpers/shards";
@@ -153,11 +153,11 @@ export function cacheContract(targets: Targets) {
       } finally {
         await second.close();
       }
-      // The earlier file put back (a restore), beside the newer summary.
+      // The earlier file put back (a restore), beside the newer summary. Moved over the
+      // shard, so that it is a new file while the old one still holds its inode (a file
+      // system may hand a freed inode number to the next file made).
       for (const suffix of ["-wal", "-shm"]) rmSync(join(month, `analytics.db${suffix}`), { force: true });
-      rmSync(join(month, "analytics.db"));
-      copyFileSync(join(root, "earlier.db"), join(month, "analytics.db"));
-      rmSync(join(root, "earlier.db"));
+      renameSync(join(root, "earlier.db"), join(month, "analytics.db"));
       const third = await targets.open({ root });
       try {
         expect((await third.request(`/swap.example/count`)).body).toEqual({ total: 2, unique: 2 });
