@@ -70,7 +70,7 @@ export function authContract(targets: Targets) {
   describe("without auth configured", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open();
+      server = await targets.shared();
     });
 
     test("GET / answers without credentials", () => expectWelcomeIsOpen(server));

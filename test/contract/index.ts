@@ -3,12 +3,12 @@
  * tests against whatever `targets.open()` gives. test/fast/contract/ runs each
  * in process; test/process/contract.test.ts runs them all against the
  * compiled binary over HTTP. A new area is a file here, a line below, and a
- * three-line runner in test/fast/contract/.
+ * three-line runner in test/fast/contract/. (concurrency.ts is written the
+ * same way but runs in the process tier only; see there.)
  */
 import type { Targets } from "../helpers/target";
 import { authContract } from "./auth";
 import { cacheContract } from "./cache";
-import { concurrencyContract } from "./concurrency";
 import { exportContract } from "./export";
 import { ingestContract } from "./ingest";
 import { monitoringContract } from "./monitoring";
@@ -31,5 +31,4 @@ export const CONTRACT: Record<string, (targets: Targets) => void> = {
   monitoring: monitoringContract,
   options: optionsContract,
   pool: poolContract,
-  concurrency: concurrencyContract,
 };

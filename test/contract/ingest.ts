@@ -38,7 +38,7 @@ const USER_AGENTS = {
 export function ingestContract(targets: Targets) {
   let service: Target;
   beforeAll(async () => {
-    service = await targets.open();
+    service = await targets.shared();
   });
 
   let sites = 0;

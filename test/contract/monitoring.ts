@@ -84,7 +84,7 @@ export function monitoringContract(targets: Targets) {
   describe("GET /_health", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open();
+      server = await targets.shared();
     });
 
     test('answers 200 {"status": "ok", "writable": true, "version"} with the version GET / gives', async () => {

@@ -116,7 +116,7 @@ export function queryContract(targets: Targets) {
   let service: Target;
 
   beforeAll(async () => {
-    service = await targets.open();
+    service = await targets.shared();
     // Posted newest first, so "oldest first" in the answers is the service's doing.
     const posted = await service.request(`/${SITE}/bulk`, { body: { list: [...DATA].reverse() } });
     expect(posted).toMatchObject({ status: 200, body: { inserted: DATA.length } });

@@ -40,7 +40,7 @@ export function refusalsContract(targets: Targets) {
   describe("targeted hostile bodies", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open();
+      server = await targets.shared();
     });
 
     let sites = 0;
@@ -328,7 +328,7 @@ export function refusalsContract(targets: Targets) {
   describe("unknown routes and wrong methods", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open();
+      server = await targets.shared();
       expect((await server.request(`/site`, { body: EVENT })).status).toBe(200);
     });
 

@@ -57,7 +57,7 @@ const DECEMBER: VisitRow[] = [
 export function storageContract(targets: Targets) {
   let shared: Target;
   beforeAll(async () => {
-    shared = await targets.open();
+    shared = await targets.shared();
   });
   const serve = async (options: { root?: string } = {}) => (options.root ? targets.open(options) : shared);
 

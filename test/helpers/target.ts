@@ -1,4 +1,5 @@
 import { openApp, type AppOptions } from "./app";
+import { defer } from "./cleanup";
 import { REQUEST_MS, request, startServer, type Answer, type JsonRequest } from "./server";
 
 /**
@@ -30,29 +31,46 @@ export interface TargetOptions extends AppOptions {
 /** How a tier opens a service for the contract tests. */
 export interface Targets {
   name: string;
+  /** A service of its own, with these flags (or on this root). */
   open(options?: TargetOptions): Promise<Target>;
+  /**
+   * The file's one service with the default flags, for tests that only need
+   * a service to talk to (each uses websites of its own): it saves a start
+   * each. It is closed by cleanup; its own close() does nothing.
+   */
+  shared(): Promise<Target>;
 }
 
-export const inProcess: Targets = {
-  name: "in process",
-  open: ({ args, ...options } = {}) => openApp(args, options),
-};
+function tier(name: string, open: (options?: TargetOptions) => Promise<Target>): Targets {
+  let shared: Promise<Target> | undefined;
+  return {
+    name,
+    open,
+    shared() {
+      if (!shared) {
+        // Registered before the service's own stop, so it runs after it: the next file opens another.
+        defer(() => (shared = undefined));
+        shared = open().then((target) => ({ ...target, close: async () => {} }));
+      }
+      return shared;
+    },
+  };
+}
+
+export const inProcess = tier("in process", ({ args, ...options } = {}) => openApp(args, options));
 
 /** Real servers; with `bun test` the compiled binary (see server.ts). */
-export const overHttp: Targets = {
-  name: "over HTTP",
-  async open({ args, root, env } = {}) {
-    const server = await startServer({ args, root, env });
-    const fetch = (path: string, init?: RequestInit) =>
-      globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
-    return {
-      root: server.root,
-      pid: server.pid,
-      fetch,
-      request: (path, init) => request(`${server.url}${path}`, init),
-      output: server.output,
-      waitForOutput: server.waitForOutput,
-      close: server.stop,
-    };
-  },
-};
+export const overHttp = tier("over HTTP", async ({ args, root, env } = {}) => {
+  const server = await startServer({ args, root, env });
+  const fetch = (path: string, init?: RequestInit) =>
+    globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
+  return {
+    root: server.root,
+    pid: server.pid,
+    fetch,
+    request: (path, init) => request(`${server.url}${path}`, init),
+    output: server.output,
+    waitForOutput: server.waitForOutput,
+    close: server.stop,
+  };
+});

@@ -62,14 +62,14 @@ describe("precedence: flags, then environment, then defaults", () => {
     ["--log-format", undefined, "MA_LOG_FORMAT", "json", "logFormat", "json"],
   ];
 
-  test.each(settings)("%s (%s, %s) is read from the flag, the short flag and the environment", (flag, short, variable, value, field, read) => {
+  test.each(settings)("%s (short %p, %s) is read from the flag, the short flag and the environment", (flag, short, variable, value, field, read) => {
     expect(serveConfig([flag, value])[field]).toEqual(read);
     expect(serveConfig([`${flag}=${value}`])[field]).toEqual(read);
     if (short) expect(serveConfig([short, value])[field]).toEqual(read);
     expect(serveConfig([], { [variable]: value })[field]).toEqual(read);
   });
 
-  test.each(settings)("%s beats %s", (flag, _short, variable, value, field, read) => {
+  test.each(settings.map(([flag, _short, variable, ...rest]) => [flag, variable, ...rest] as const))("%s beats %s", (flag, variable, value, field, read) => {
     const other = field === "sync" ? "normal" : field === "logLevel" ? "error" : field === "logFormat" ? "text" : "7";
     expect(serveConfig([flag, value], { [variable]: other })[field]).toEqual(read);
   });
