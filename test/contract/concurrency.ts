@@ -45,36 +45,39 @@ const openUnder = (service: Target) => openPaths(service.pid).filter((path) => p
 
 export function concurrencyContract(targets: Targets) {
   describe("concurrent writes give exact counts", () => {
-    test("2,000 single events, 50 in flight, to one website", async () => {
+    // Fifty requests in flight end up in group commits of many requests each; a
+    // thousand of them make some twenty such commits per test, where a lost or
+    // doubled write would show. More requests repeat the same commits.
+    test("1,000 single events, 50 in flight, to one website", async () => {
       const server = await targets.shared();
       try {
         const answers = new Map<string, number>();
-        await inParallel(2_000, 50, async (i) => {
+        await inParallel(1_000, 50, async (i) => {
           const { status, body } = await server.request(`/one.example`, {
             body: { time: 1448370000 + i, event: "view", path: `/p${i}`, ip: `10.2.${i >> 8}.${i & 255}` },
           });
           const key = `${status} ${JSON.stringify(body)}`;
           answers.set(key, (answers.get(key) ?? 0) + 1);
         });
-        expect(Object.fromEntries(answers)).toEqual({ '200 {"inserted":1}': 2_000 });
-        expect(await countOf(server, "one.example")).toEqual({ total: 2_000, unique: 2_000 });
+        expect(Object.fromEntries(answers)).toEqual({ '200 {"inserted":1}': 1_000 });
+        expect(await countOf(server, "one.example")).toEqual({ total: 1_000, unique: 1_000 });
       } finally {
         await server.close();
       }
     });
 
-    test("2,000 single events, 50 in flight, over 20 websites with different counts", async () => {
+    test("1,050 single events, 50 in flight, over 20 websites with different counts", async () => {
       const server = await targets.shared();
       try {
-        // Website w gets 5 + 10w events: 5, 15, …, 195; 2,000 in all, interleaved.
-        const expected = Array.from({ length: 20 }, (_, w) => 5 + 10 * w);
+        // Website w gets 5 + 5w events: 5, 10, …, 100; 1,050 in all, interleaved.
+        const expected = Array.from({ length: 20 }, (_, w) => 5 + 5 * w);
         const order = expected.flatMap((n, w) => Array.from({ length: n }, () => w));
         const rand = seededRandom(7);
         for (let i = order.length - 1; i > 0; i--) {
           const j = Math.floor(rand() * (i + 1));
           [order[i], order[j]] = [order[j]!, order[i]!];
         }
-        expect(order.length).toBe(2_000);
+        expect(order.length).toBe(1_050);
 
         let ok = 0;
         await inParallel(order.length, 50, async (i) => {
@@ -83,7 +86,7 @@ export function concurrencyContract(targets: Targets) {
           });
           if (status === 200 && body.inserted === 1) ok++;
         });
-        expect(ok).toBe(2_000);
+        expect(ok).toBe(1_050);
         const counts = await Promise.all(expected.map((_, w) => countOf(server, `many-${w}.example`)));
         expect(counts.map((c) => c.total)).toEqual(expected);
         expect(counts.map((c) => c.unique)).toEqual(expected);
@@ -162,9 +165,9 @@ export function concurrencyContract(targets: Targets) {
   describe("the checkpoint worker", () => {
     test("copies a large WAL into its shard while the service runs", async () => {
       const server = await targets.shared();
-      // 30,000 events of some 250 bytes, about 8 MB of WAL: past the 4 MB at which
+      // 20,000 events of some 250 bytes, about 6 MB of WAL: past the 4 MB at which
       // the worker checkpoints, and far below the 40 MB at which the writer would itself.
-      for (let batch = 0; batch < 6; batch++) {
+      for (let batch = 0; batch < 4; batch++) {
         const list = Array.from({ length: 5_000 }, (_, i) => ({
           time: 1_448_000_000 + batch * 5_000 + i,
           event: "pageview",
@@ -176,7 +179,7 @@ export function concurrencyContract(targets: Targets) {
       const shard = join(server.root, "wal.example", "2015-11", "analytics.db");
       // Until a checkpoint, every page written lives in the WAL and the file keeps only its schema.
       await waitFor("a checkpoint into the shard's file", () => statSync(shard).size > 4 * 1024 * 1024, 10_000);
-      expect((await server.request("/wal.example/count")).body.total).toBe(30_000);
+      expect((await server.request("/wal.example/count")).body.total).toBe(20_000);
       await server.close();
     });
   });
