@@ -177,8 +177,8 @@ export function monitoringContract(targets: Targets) {
       expect(sample(text, "micro_analytics_events_ingested_total")).toBe(6);
     });
 
-    test("a latency histogram per route: cumulative buckets, +Inf equal to _count, a positive _sum", () => {
-      const route = 'route="/:website/bulk"';
+    test("a latency histogram per route and method: cumulative buckets, +Inf equal to _count, a positive _sum", () => {
+      const route = 'route="/:website/bulk",method="POST"';
       const buckets = samples(text, "micro_analytics_http_request_duration_seconds_bucket").filter((s) => s.labels.startsWith(`${route},`));
       expect(buckets.length).toBeGreaterThan(1);
       const bounds = buckets.map((b) => /le="([^"]+)"/.exec(b.labels)![1]!);
@@ -192,7 +192,7 @@ export function monitoringContract(targets: Targets) {
       expect(sample(text, `micro_analytics_http_request_duration_seconds_sum{${route}}`)).toBeGreaterThan(0);
       expect(text).toMatch(/^# TYPE micro_analytics_http_request_duration_seconds histogram$/m);
 
-      const countRoute = 'route="/:website/count"';
+      const countRoute = 'route="/:website/count",method="GET"';
       expect(sample(text, `micro_analytics_http_request_duration_seconds_bucket{${countRoute},le="+Inf"}`)).toBe(2);
       expect(sample(text, `micro_analytics_http_request_duration_seconds_count{${countRoute}}`)).toBe(2);
     });

@@ -93,7 +93,7 @@ export function optionsContract(targets: Targets) {
       const mixed = await server.request(`/${SITE}/bulk`, {
         body: {
           list: [
-            { time: monthBack(0).time, path: "/mixed-new" },
+            { time: Math.floor(Date.now() / 1000), path: "/mixed-new" },
             { time: monthBack(24).time, path: "/mixed-old" },
           ],
         },

@@ -40,10 +40,10 @@ export interface AppOptions {
  */
 export async function openApp(args: string[] = [], options: AppOptions = {}): Promise<TestApp> {
   const dir = tempDir("ma-app-");
-  const root = options.root ?? join(dir, "dbs");
-  const cacheDir = join(dir, "cache");
-  const command = loadConfig(["--root", root, "--cache-directory", cacheDir, ...args], options.env ?? {});
+  const command = loadConfig(["--root", options.root ?? join(dir, "dbs"), "--cache-directory", join(dir, "cache"), ...args], options.env ?? {});
   if (command.name !== "serve") throw new Error(`openApp takes serve's flags, not ${command.name}`);
+  // Flags in `args` win over the temporary ones, as on a command line.
+  const { root, cacheDirectory: cacheDir } = command.config;
   const lines: string[] = [];
   let services: Services;
   try {
@@ -82,14 +82,21 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
 
 /** A logger that keeps its lines for the test to read, as the text format writes them (without the time). */
 function captureLog(lines: string[]): Logger {
-  const write =
-    (level: string) =>
-    (message: string, fields: Fields = {}) => {
-      const extra = Object.entries(fields)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]) => ` ${key}=${value}`)
-        .join("");
-      lines.push(`${level} ${message}${extra}\n`);
-    };
-  return { debug: () => {}, info: write("INFO"), warn: write("WARN"), error: write("ERROR"), notice: write("INFO") };
+  const write = (level: string) => (message: string, fields: Fields = {}) => {
+    const extra = Object.entries(fields)
+      .filter(([, value]) => value !== undefined)
+      .map(([key, value]) => ` ${key}=${value}`)
+      .join("");
+    lines.push(`${level} ${message}${extra}\n`);
+  };
+  const info = write("INFO");
+  return {
+    debug: () => {},
+    info,
+    warn: write("WARN"),
+    error: write("ERROR"),
+    notice: write("NOTICE"),
+    request: ({ method, path, status, durationMs, bytes, client }) => info(`${method} ${path} ${status} ${durationMs.toFixed(1)}ms`, { bytes, client }),
+    writes: (level) => level !== "debug",
+  };
 }

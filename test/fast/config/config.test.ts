@@ -35,7 +35,10 @@ describe("defaults", () => {
       geoip: undefined,
       sync: "normal",
       retentionMonths: 0,
-      limits: { maxBodyBytes: 10 * 1024 * 1024, maxFieldLength: 8192, maxBulkItems: 100_000, maxHeaders: 64 },
+      ingestToken: "",
+      ingestAuth: "required",
+      limits: { maxBodyBytes: 10 * 1024 * 1024, maxFieldLength: 8192, maxBulkItems: 100_000, maxHeaders: 64, maxNewShards: 1000 },
+      timeouts: { keepaliveSeconds: 30, sendSeconds: 60 },
       logLevel: "info",
       logFormat: "text",
     });
@@ -53,6 +56,8 @@ describe("precedence: flags, then environment, then defaults", () => {
     ["--idle-timeout", "-i", "MA_POOL_TIMEOUT", "5", "idleTimeoutSeconds", 5],
     ["--cache-directory", "-d", "MA_CACHE_DIR", "/var/cache/ma", "cacheDirectory", "/var/cache/ma"],
     ["--token", undefined, "MA_TOKEN", "t0k", "token", "t0k"],
+    ["--ingest-token", undefined, "MA_INGEST_TOKEN", "w0k", "ingestToken", "w0k"],
+    ["--ingest-auth", undefined, "MA_INGEST_AUTH", "none", "ingestAuth", "none"],
     ["--host", undefined, "MA_HOST", "127.0.0.1", "host", "127.0.0.1"],
     ["--geoip", undefined, "MA_GEOIP", "/data/country.mmdb", "geoip", "/data/country.mmdb"],
     ["--cache-size", undefined, "MA_CACHE_SIZE", "64", "cacheMegabytes", 64],
@@ -62,23 +67,34 @@ describe("precedence: flags, then environment, then defaults", () => {
     ["--log-format", undefined, "MA_LOG_FORMAT", "json", "logFormat", "json"],
   ];
 
+  /** What a setting needs beside it to be accepted: basic auth a user, an ingest token one that opens the reads. */
+  const besides = (field: keyof Config) => (field === "password" ? ["--user", "u"] : field === "ingestToken" ? ["--token", "t"] : []);
+
   test.each(settings)("%s (short %p, %s) is read from the flag, the short flag and the environment", (flag, short, variable, value, field, read) => {
-    expect(serveConfig([flag, value])[field]).toEqual(read);
-    expect(serveConfig([`${flag}=${value}`])[field]).toEqual(read);
-    if (short) expect(serveConfig([short, value])[field]).toEqual(read);
-    expect(serveConfig([], { [variable]: value })[field]).toEqual(read);
+    expect(serveConfig([...besides(field), flag, value])[field]).toEqual(read);
+    expect(serveConfig([...besides(field), `${flag}=${value}`])[field]).toEqual(read);
+    if (short) expect(serveConfig([...besides(field), short, value])[field]).toEqual(read);
+    expect(serveConfig(besides(field), { [variable]: value })[field]).toEqual(read);
   });
 
   test.each(settings.map(([flag, _short, variable, ...rest]) => [flag, variable, ...rest] as const))("%s beats %s", (flag, variable, value, field, read) => {
-    const other = field === "sync" ? "normal" : field === "logLevel" ? "error" : field === "logFormat" ? "text" : "7";
-    expect(serveConfig([flag, value], { [variable]: other })[field]).toEqual(read);
+    const other = { sync: "normal", logLevel: "error", logFormat: "text", ingestAuth: "required" }[field as string] ?? "7";
+    expect(serveConfig([...besides(field), flag, value], { [variable]: other })[field]).toEqual(read);
   });
 
-  test("the limits are read from their flags and variables", () => {
-    const flags = serveConfig(["--max-body-size", "2048", "--max-field-length", "100", "--max-headers", "3", "--max-bulk-items", "5"]);
-    expect(flags.limits).toEqual({ maxBodyBytes: 2048, maxFieldLength: 100, maxHeaders: 3, maxBulkItems: 5 });
-    const env = serveConfig([], { MA_MAX_BODY_SIZE: "4096", MA_MAX_FIELD_LENGTH: "50", MA_MAX_HEADERS: "0", MA_MAX_BULK_ITEMS: "9" });
-    expect(env.limits).toEqual({ maxBodyBytes: 4096, maxFieldLength: 50, maxHeaders: 0, maxBulkItems: 9 });
+  test("the limits and timeouts are read from their flags and variables", () => {
+    const flags = serveConfig([
+      ...["--max-body-size", "2048", "--max-field-length", "100", "--max-headers", "3", "--max-bulk-items", "5", "--max-new-shards", "2"],
+      ...["--keepalive-timeout", "7", "--send-timeout", "8"],
+    ]);
+    expect(flags.limits).toEqual({ maxBodyBytes: 2048, maxFieldLength: 100, maxHeaders: 3, maxBulkItems: 5, maxNewShards: 2 });
+    expect(flags.timeouts).toEqual({ keepaliveSeconds: 7, sendSeconds: 8 });
+    const env = serveConfig([], {
+      ...{ MA_MAX_BODY_SIZE: "4096", MA_MAX_FIELD_LENGTH: "50", MA_MAX_HEADERS: "0", MA_MAX_BULK_ITEMS: "9", MA_MAX_NEW_SHARDS: "3" },
+      ...{ MA_KEEPALIVE_TIMEOUT: "9", MA_SEND_TIMEOUT: "10" },
+    });
+    expect(env.limits).toEqual({ maxBodyBytes: 4096, maxFieldLength: 50, maxHeaders: 0, maxBulkItems: 9, maxNewShards: 3 });
+    expect(env.timeouts).toEqual({ keepaliveSeconds: 9, sendSeconds: 10 });
   });
 
   test("PORT is read when MA_PORT is absent, and MA_PORT beats it", () => {
@@ -124,6 +140,10 @@ describe("bad values are refused, naming the flag and its variables", () => {
     ["MA_POOL_SIZE=-1", [], { MA_POOL_SIZE: "-1" }, "MA_POOL_SIZE"],
     ["MA_POOL_TIMEOUT=soon", [], { MA_POOL_TIMEOUT: "soon" }, "MA_POOL_TIMEOUT"],
     ["MA_RETENTION_MONTHS=abc", [], { MA_RETENTION_MONTHS: "abc" }, "MA_RETENTION_MONTHS"],
+    ["--keepalive-timeout 256", ["--keepalive-timeout", "256"], {}, "--keepalive-timeout"],
+    ["--ingest-auth maybe", ["--ingest-auth", "maybe"], {}, "--ingest-auth"],
+    ["a password without a user", ["--password", "p"], {}, "--user"],
+    ["an ingest token alone", ["--ingest-token", "w"], {}, "--ingest-token"],
   ] as [string, string[], Record<string, string>, string][])("%s", (_label, argv, env, names) => {
     expect(refusal(argv, env)).toContain(names);
   });
