@@ -120,12 +120,12 @@ describe.skipIf(!onLinux)("kill -9 during ingest", () => {
         expect((await countOf(server.url, website)).total).toBe(visits.length);
       }
       const acked = requests.filter((r) => r.state === "acked");
-      // A request in flight is, within each month shard, all there or not at all.
+      // A request in flight is, within each shard (a website's month), all there or not at all.
       const halfWritten: string[] = [];
       for (const req of requests.filter((r) => r.state === "in-flight")) {
-        for (const [month, events] of Map.groupBy(req.events, (e) => monthOf(e.time))) {
+        for (const [shard, events] of Map.groupBy(req.events, (e) => `${e.website}/${monthOf(e.time)}`)) {
           const stored = events.filter((e) => seen.has(e.path)).length;
-          if (stored !== 0 && stored !== events.length) halfWritten.push(`${req.id} ${month}: ${stored}/${events.length}`);
+          if (stored !== 0 && stored !== events.length) halfWritten.push(`${req.id} ${shard}: ${stored}/${events.length}`);
         }
       }
       expect({
