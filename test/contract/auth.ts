@@ -86,7 +86,7 @@ export function authContract(targets: Targets) {
     let server: Target;
     const good = basic("u", "p");
     beforeAll(async () => {
-      server = await targets.open({ args: ["--user", "u", "--password", "p"] });
+      server = await targets.shared({ args: ["--user", "u", "--password", "p"] });
     });
 
     test("GET / answers without credentials", () => expectWelcomeIsOpen(server));
@@ -166,7 +166,7 @@ export function authContract(targets: Targets) {
   describe("bearer auth (--token t)", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open({ args: ["--token", "t"] });
+      server = await targets.shared({ args: ["--token", "t"] });
     });
 
     test("GET / answers without credentials", () => expectWelcomeIsOpen(server));
@@ -202,7 +202,7 @@ export function authContract(targets: Targets) {
   describe("basic and bearer auth together (--user u --password p --token t)", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open({ args: ["--user", "u", "--password", "p", "--token", "t"] });
+      server = await targets.shared({ args: ["--user", "u", "--password", "p", "--token", "t"] });
     });
 
     test("basic credentials work", () => expectEveryRouteWorks(server, "both-basic.example", basic("u", "p")));

@@ -1,6 +1,6 @@
 /**
  * The contract, written once as functions of a target: each declares its
- * tests against whatever `targets.open()` gives. test/fast/contract/ runs each
+ * tests against what `targets.shared()` or `targets.open()` gives. test/fast/contract/ runs each
  * in process; test/process/contract.test.ts runs them all against the
  * compiled binary over HTTP. A new area is a file here, a line below, and a
  * three-line runner in test/fast/contract/. (concurrency.ts is written the

@@ -386,7 +386,7 @@ export function ingestContract(targets: Targets) {
     describe("with --max-body-size 2048", () => {
       let small: Target;
       beforeAll(async () => {
-        small = await targets.open({ args: ["--max-body-size", "2048"] });
+        small = await targets.shared({ args: ["--max-body-size", "2048"] });
       });
 
       /** A valid event whose JSON is exactly `bytes` long. */

@@ -238,7 +238,7 @@ export function monitoringContract(targets: Targets) {
   describe("GET /_metrics with auth on (--user u --password p --token t)", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open({ args: ["--user", "u", "--password", "p", "--token", "t"] });
+      server = await targets.shared({ args: ["--user", "u", "--password", "p", "--token", "t"] });
     });
 
     test("is 401 without credentials, and with wrong ones", async () => {

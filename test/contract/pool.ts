@@ -68,7 +68,7 @@ export function poolContract(targets: Targets) {
     });
 
     test("DELETE closes the website's files", async () => {
-      const service = await targets.open();
+      const service = await targets.shared();
       const bulk = await service.request("/gone.example/bulk", { body: { list: [EVENT, { ...EVENT, time: "2016-01-02T00:00:00Z" }] } });
       expect(bulk.status).toBe(200);
       expect((await service.request("/kept.example", { body: EVENT })).status).toBe(200);

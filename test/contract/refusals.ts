@@ -228,7 +228,9 @@ export function refusalsContract(targets: Targets) {
   describe("limits (--max-body-size 2048 --max-field-length 100 --max-headers 3 --max-bulk-items 5)", () => {
     let server: Target;
     beforeAll(async () => {
-      server = await targets.open({ args: ["--max-body-size", "2048", "--max-field-length", "100", "--max-headers", "3", "--max-bulk-items", "5"] });
+      server = await targets.shared({
+        args: ["--max-body-size", "2048", "--max-field-length", "100", "--max-headers", "3", "--max-bulk-items", "5"],
+      });
     });
 
     let sites = 0;
@@ -395,7 +397,7 @@ export function refusalsContract(targets: Targets) {
     const good = { Authorization: basic("alice", "s3cret") };
 
     beforeAll(async () => {
-      server = await targets.open({ args: ["--user", "alice", "--password", "s3cret"] });
+      server = await targets.shared({ args: ["--user", "alice", "--password", "s3cret"] });
       const seeded = await server.request(`/${SITE}`, { body: EVENT, headers: { authorization: good.Authorization } });
       expect(seeded.status).toBe(200);
     });

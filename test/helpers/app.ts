@@ -30,6 +30,8 @@ export interface AppOptions {
   root?: string;
   /** The environment as the service would read it (it never sees the test's own). */
   env?: Record<string, string>;
+  /** Where its close is registered: by default the file's cleanup. */
+  lifetime?: (step: () => unknown) => void;
 }
 
 /**
@@ -61,7 +63,7 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
     services.close();
     rmSync(dir, { recursive: true, force: true });
   };
-  defer(close);
+  (options.lifetime ?? defer)(close);
 
   const output = () => lines.join("");
   const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://service.test${path}`, init));
@@ -82,13 +84,15 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
 
 /** A logger that keeps its lines for the test to read, as the text format writes them (without the time). */
 function captureLog(lines: string[]): Logger {
-  const write = (level: string) => (message: string, fields: Fields = {}) => {
-    const extra = Object.entries(fields)
-      .filter(([, value]) => value !== undefined)
-      .map(([key, value]) => ` ${key}=${value}`)
-      .join("");
-    lines.push(`${level} ${message}${extra}\n`);
-  };
+  const write =
+    (level: string) =>
+    (message: string, fields: Fields = {}) => {
+      const extra = Object.entries(fields)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => ` ${key}=${value}`)
+        .join("");
+      lines.push(`${level} ${message}${extra}\n`);
+    };
   const info = write("INFO");
   return {
     debug: () => {},
@@ -96,7 +100,8 @@ function captureLog(lines: string[]): Logger {
     warn: write("WARN"),
     error: write("ERROR"),
     notice: write("NOTICE"),
-    request: ({ method, path, status, durationMs, bytes, client }) => info(`${method} ${path} ${status} ${durationMs.toFixed(1)}ms`, { bytes, client }),
+    request: ({ method, path, status, durationMs, bytes, client }) =>
+      info(`${method} ${path} ${status} ${durationMs.toFixed(1)}ms`, { bytes, client }),
     writes: (level) => level !== "debug",
   };
 }

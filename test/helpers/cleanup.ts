@@ -9,10 +9,17 @@ import { join } from "node:path";
  * test fails half-way.
  */
 const steps: (() => unknown)[] = [];
+/** Steps for the end of the whole run (see preload.ts), for what files share. */
+const endOfRun: (() => unknown)[] = [];
 
 /** Runs `step` when the current file's tests are done. */
 export function defer(step: () => unknown): void {
   steps.push(step);
+}
+
+/** Runs `step` once every file has run: for something the files share, such as one in-process service. */
+export function deferToEndOfRun(step: () => unknown): void {
+  endOfRun.push(step);
 }
 
 /**
@@ -32,6 +39,16 @@ export function scratch(prefix = "ma-test-"): string {
 
 /** Undoes every registered step, newest first (servers stop before their directories go). */
 export async function cleanup(): Promise<void> {
+  await drain(steps);
+}
+
+/** The same for what the files share, once the run ends (preload.ts). */
+export async function cleanupRun(): Promise<void> {
+  await drain(steps);
+  await drain(endOfRun);
+}
+
+async function drain(steps: (() => unknown)[]): Promise<void> {
   const failures: string[] = [];
   for (let step = steps.pop(); step; step = steps.pop()) {
     try {

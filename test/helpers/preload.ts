@@ -7,16 +7,17 @@
  *   a shard costs some 2 ms there against 15 ms on this machine's disk, and
  *   what the tests check (a kill -9, a full disk, a damaged file) does not
  *   depend on the disk. MA_TEST_TMPDIR picks another directory.
- * - Whatever a file left running is stopped once the run ends, should the
- *   file not have called `afterAll(cleanup)` itself.
+ * - Once the run ends, what the files shared is closed (the in-process
+ *   services of `inProcess.shared()`), and whatever a file left running is
+ *   stopped, should the file not have called `afterAll(cleanup)` itself.
  */
 import { afterAll } from "bun:test";
 import { accessSync, constants } from "node:fs";
-import { cleanup } from "./cleanup";
+import { cleanupRun } from "./cleanup";
 
 process.env.MA_TEST_SERVER ??= "binary";
 if (process.env.MA_TEST_TMPDIR === undefined && writable("/dev/shm")) process.env.MA_TEST_TMPDIR = "/dev/shm";
-afterAll(cleanup);
+afterAll(cleanupRun);
 
 function writable(dir: string): boolean {
   try {

@@ -52,6 +52,8 @@ export interface StartOptions {
   port?: number | null;
   /** Defaults to a new temporary directory, removed by stop(). */
   cwd?: string;
+  /** Where its stop is registered: by default the file's cleanup. */
+  lifetime?: (step: () => unknown) => void;
 }
 
 /** A bound for a start-up on a loaded machine (a start takes some 0.2 s). */
@@ -96,7 +98,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
       if (ownRoot) rmSync(ownRoot, { recursive: true, force: true });
       if (ownCwd) rmSync(ownCwd, { recursive: true, force: true });
     })());
-  defer(stop);
+  (options.lifetime ?? defer)(stop);
 
   const waitForOutput = async (pattern: string | RegExp, { from = 0, timeoutMs = START_MS } = {}) => {
     await waitFor(`${pattern} in the server's output:\n${output}`, () => matches(output.slice(from), pattern), timeoutMs);

@@ -1,5 +1,5 @@
-import { openApp, type AppOptions } from "./app";
-import { defer } from "./cleanup";
+import { openApp } from "./app";
+import { defer, deferToEndOfRun } from "./cleanup";
 import { REQUEST_MS, request, startServer, type Answer, type JsonRequest } from "./server";
 
 /**
@@ -23,9 +23,13 @@ export interface Target {
   close(): Promise<void>;
 }
 
-export interface TargetOptions extends AppOptions {
+export interface TargetOptions {
   /** The command line's flags. */
   args?: string[];
+  /** The environment as the service reads it (never the test's own). */
+  env?: Record<string, string>;
+  /** Defaults to a new temporary directory, removed when the service closes. */
+  root?: string;
 }
 
 /** How a tier opens a service for the contract tests. */
@@ -34,43 +38,55 @@ export interface Targets {
   /** A service of its own, with these flags (or on this root). */
   open(options?: TargetOptions): Promise<Target>;
   /**
-   * The file's one service with the default flags, for tests that only need
-   * a service to talk to (each uses websites of its own): it saves a start
-   * each. It is closed by cleanup; its own close() does nothing.
+   * One service per set of flags (and environment), shared by every test that
+   * asks for the same: for tests that only need a service so configured to
+   * talk to, each with websites of its own, it saves a start each. Its own
+   * close() does nothing: in process it lives until the run ends (the fast
+   * tier's files all share it), over HTTP until the file's cleanup.
    */
-  shared(): Promise<Target>;
+  shared(options?: Omit<TargetOptions, "root">): Promise<Target>;
 }
 
-function tier(name: string, open: (options?: TargetOptions) => Promise<Target>): Targets {
-  let shared: Promise<Target> | undefined;
+/** Where a service's stop is registered: the file's cleanup, or the end of the run. */
+type Lifetime = (step: () => unknown) => void;
+
+function tier(name: string, start: (options: TargetOptions, lifetime: Lifetime) => Promise<Target>, sharedLifetime: Lifetime): Targets {
+  const shared = new Map<string, Promise<Target>>();
   return {
     name,
-    open,
-    shared() {
-      if (!shared) {
-        // Registered before the service's own stop, so it runs after it: the next file opens another.
-        defer(() => (shared = undefined));
-        shared = open().then((target) => ({ ...target, close: async () => {} }));
+    open: (options = {}) => start(options, defer),
+    shared(options = {}) {
+      const key = JSON.stringify([options.args ?? [], options.env ?? {}]);
+      let target = shared.get(key);
+      if (!target) {
+        // Registered before the service's own stop, so it runs after it: the next one asked for opens anew.
+        sharedLifetime(() => shared.delete(key));
+        target = start(options, sharedLifetime).then((opened) => ({ ...opened, close: async () => {} }));
+        shared.set(key, target);
       }
-      return shared;
+      return target;
     },
   };
 }
 
-export const inProcess = tier("in process", ({ args, ...options } = {}) => openApp(args, options));
+export const inProcess = tier("in process", ({ args, ...options }, lifetime) => openApp(args, { ...options, lifetime }), deferToEndOfRun);
 
 /** Real servers; with `bun test` the compiled binary (see server.ts). */
-export const overHttp = tier("over HTTP", async ({ args, root, env } = {}) => {
-  const server = await startServer({ args, root, env });
-  const fetch = (path: string, init?: RequestInit) =>
-    globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
-  return {
-    root: server.root,
-    pid: server.pid,
-    fetch,
-    request: (path, init) => request(`${server.url}${path}`, init),
-    output: server.output,
-    waitForOutput: server.waitForOutput,
-    close: server.stop,
-  };
-});
+export const overHttp = tier(
+  "over HTTP",
+  async ({ args, root, env }, lifetime) => {
+    const server = await startServer({ args, root, env, lifetime });
+    const fetch = (path: string, init?: RequestInit) =>
+      globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
+    return {
+      root: server.root,
+      pid: server.pid,
+      fetch,
+      request: (path, init) => request(`${server.url}${path}`, init),
+      output: server.output,
+      waitForOutput: server.waitForOutput,
+      close: server.stop,
+    };
+  },
+  defer,
+);

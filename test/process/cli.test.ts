@@ -5,16 +5,17 @@
  * directory, its port, time passing). How each flag is read is unit-tested
  * in test/fast/config/config.test.ts.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, realpathSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { version } from "../../package.json";
 import { cleanup, scratch } from "../helpers/cleanup";
 import { request, runCli, startServer, type TestServer } from "../helpers/server";
 import { isShardFile, openPaths, writeOriginalShard } from "../helpers/shards";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "pageview", path: "/", ip: "127.0.0.1" };
 const SHARD = join("site.example", "2015-11", "analytics.db");

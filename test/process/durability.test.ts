@@ -5,16 +5,17 @@
  *
  * The kill loop is seeded: KILL_SEED=<seed> replays a run's choices.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, scratch } from "../helpers/cleanup";
 import { seededRandom, seedFrom } from "../helpers/fuzz";
 import { REQUEST_MS, request, runCli, startServer, type TestServer } from "../helpers/server";
 import { integrity, openPaths, shardFiles } from "../helpers/shards";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const onLinux = process.platform === "linux";
 

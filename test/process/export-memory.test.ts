@@ -3,15 +3,16 @@
  * so its memory does not grow with the answer, and a client that stops
  * reading holds the service back instead of filling its memory.
  */
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, scratch } from "../helpers/cleanup";
 import { startServer } from "../helpers/server";
 import { writeOriginalShard, type VisitRow } from "../helpers/shards";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 /** Memory the process allocated (its anonymous resident pages, not the pages of its executable it has touched), in MB. */
 const allocatedMb = (pid: number) => Number(/RssAnon:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;

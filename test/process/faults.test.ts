@@ -6,7 +6,7 @@
  * read-only tests mount tmpfs file systems, so they need root; elsewhere they
  * are skipped with a reason.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -24,9 +24,10 @@ import {
 import { join } from "node:path";
 import { cleanup, defer, scratch, tempDir } from "../helpers/cleanup";
 import { request, runCli, startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const serve = startServer;
 

@@ -10,16 +10,17 @@
  *   FUZZ_SEED=<seed> bun test test/process/hostile-http.test.ts
  * (FUZZ_COUNT changes the number of generated requests.)
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { cleanup } from "../helpers/cleanup";
 import { describeCase, EVENT, generateCases, SEEDED, seedFrom } from "../helpers/fuzz";
 import { json, problemWithRefusal, rawRequest, type RawRequest } from "../helpers/raw-http";
 import { request, startServer, type TestServer } from "../helpers/server";
 import { fileTree, treeChanges } from "../helpers/shards";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 /** The root's parent: a temporary directory of its own, holding the root. */
 const parentOf = (server: TestServer) => join(server.root, "..");

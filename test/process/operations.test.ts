@@ -5,14 +5,16 @@
  * command runs as its own process on real files. (--retention-months is in
  * test/contract/options.ts; the command line's refusals in cli.test.ts.)
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanup, scratch } from "../helpers/cleanup";
 import { request, runCli, startServer, type TestServer } from "../helpers/server";
 import { inspect, writeOriginalShard, type VisitRow } from "../helpers/shards";
+import { TEST_MS } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const WINDOWS_CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 

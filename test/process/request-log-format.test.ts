@@ -3,12 +3,13 @@
  * (text or JSON), never the query string, and none below --log-level. (The
  * fields of a request line are in request-log.test.ts.)
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { cleanup } from "../helpers/cleanup";
 import { request, startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const EVENT = { time: "2015-11-24T12:00:00Z", event: "download", path: "/README.md", ip: "10.0.0.1" };
 

@@ -77,10 +77,13 @@ describe("precedence: flags, then environment, then defaults", () => {
     expect(serveConfig(besides(field), { [variable]: value })[field]).toEqual(read);
   });
 
-  test.each(settings.map(([flag, _short, variable, ...rest]) => [flag, variable, ...rest] as const))("%s beats %s", (flag, variable, value, field, read) => {
-    const other = { sync: "normal", logLevel: "error", logFormat: "text", ingestAuth: "required" }[field as string] ?? "7";
-    expect(serveConfig([...besides(field), flag, value], { [variable]: other })[field]).toEqual(read);
-  });
+  test.each(settings.map(([flag, _short, variable, ...rest]) => [flag, variable, ...rest] as const))(
+    "%s beats %s",
+    (flag, variable, value, field, read) => {
+      const other = { sync: "normal", logLevel: "error", logFormat: "text", ingestAuth: "required" }[field as string] ?? "7";
+      expect(serveConfig([...besides(field), flag, value], { [variable]: other })[field]).toEqual(read);
+    },
+  );
 
   test("the limits and timeouts are read from their flags and variables", () => {
     const flags = serveConfig([

@@ -1,10 +1,11 @@
-import { afterAll, afterEach, expect, setSystemTime, test } from "bun:test";
+import { afterAll, afterEach, expect, setDefaultTimeout, setSystemTime, test } from "bun:test";
 import { join } from "node:path";
 import { ShardPool } from "../../../src/store/pool";
 import { cleanup, scratch } from "../../helpers/cleanup";
-import { waitFor } from "../../helpers/wait";
+import { TEST_MS, waitFor } from "../../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 afterEach(() => setSystemTime());
 
 const shardIn = (dir: string, name: string) => join(dir, name, "2015-11", "analytics.db");

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -9,8 +9,10 @@ import { DAY, SUMMARY_DIMENSIONS } from "../../../src/store/summary-format";
 import type { Visit } from "../../../src/store/visit";
 import { cleanup, scratch } from "../../helpers/cleanup";
 import { seededRandom } from "../../helpers/fuzz";
+import { TEST_MS } from "../../helpers/wait";
 
 afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
 const NOVEMBER = Date.UTC(2015, 10, 1) / 1000;
 const COLUMNS = ["countryCode", "platform", "refererDomain", "event"] as const;
