@@ -185,11 +185,11 @@ export function concurrencyContract(targets: Targets) {
   });
 
   describe.skipIf(!onLinux)("many websites through a small pool", () => {
-    // 300 websites through 20 handles is 280 evictions, with 50 writes in flight
+    // 200 websites through 20 handles is 180 evictions, with 50 writes in flight
     // at a time: what the bound has to survive. More websites repeat the same
     // evictions; the full 10,000 with --connections 100 run in the benchmark
     // (bench/ingest.ts, `bun run bench:ingest`).
-    const WEBSITES = 300;
+    const WEBSITES = 200;
     const POOL = 20;
     const IN_FLIGHT = 50;
 
@@ -218,11 +218,11 @@ export function concurrencyContract(targets: Targets) {
       await inParallel(WEBSITES, IN_FLIGHT, async (i) => {
         const { status } = await service.request(`/w${i}.example`, { body: { time: "2015-11-24T13:00:00Z", path: `/${i}`, ip: "10.0.0.1" } });
         if (status !== 200) failures++;
-        if (i % 5 === 0) sample();
+        if (i % 4 === 0) sample();
       });
       sample();
       expect(failures).toBe(0);
-      expect(seen.samples).toBeGreaterThan(50);
+      expect(seen.samples).toBeGreaterThan(40);
       // The pool filled up (so the count is real) and never went past its size.
       expect(seen.shards).toBe(POOL);
 
