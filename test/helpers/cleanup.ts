@@ -24,10 +24,15 @@ export function deferToEndOfRun(step: () => unknown): void {
 
 /**
  * A new temporary directory; the caller removes it. Under MA_TEST_TMPDIR when
- * that is set (`bun test` sets it to a memory file system, see preload.ts).
+ * that is set (`bun test` sets it to a memory file system, see preload.ts),
+ * and then also removed when the run ends, should the caller forget: what a
+ * test leaves there takes memory until the machine restarts.
  */
 export function tempDir(prefix = "ma-test-"): string {
-  return mkdtempSync(join(process.env.MA_TEST_TMPDIR ?? tmpdir(), prefix));
+  const base = process.env.MA_TEST_TMPDIR;
+  const dir = mkdtempSync(join(base ?? tmpdir(), prefix));
+  if (base !== undefined) deferToEndOfRun(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** A new temporary directory, removed by `cleanup`. */

@@ -64,6 +64,8 @@ const START_MS = 15_000;
  * once its query worker is ready). It is stopped by cleanup at the latest.
  */
 export async function startServer(options: StartOptions = {}): Promise<TestServer> {
+  // First, as it may build the binary, or fail to: before any directory is made.
+  const command = serverCommand();
   const ownRoot = options.root === undefined ? tempDir() : undefined;
   const root = options.root === undefined ? join(ownRoot!, "dbs") : options.root;
   const ownCwd = options.cwd === undefined ? tempDir("ma-cwd-") : undefined;
@@ -73,7 +75,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
     ...(options.port === null ? [] : ["--port", String(options.port ?? 0)]),
     ...(root === null ? [] : ["--root", root]),
   ];
-  const proc = Bun.spawn([...serverCommand(), ...args, ...(options.args ?? [])], {
+  const proc = Bun.spawn([...command, ...args, ...(options.args ?? [])], {
     cwd: options.cwd ?? ownCwd,
     env: cleanEnv(options.env),
     stdout: "pipe",
@@ -132,8 +134,9 @@ export interface CliResult {
 
 /** Runs the service's command line to completion (--help, the maintenance commands, refused start-ups). */
 export async function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<CliResult> {
+  const command = serverCommand();
   const cwd = tempDir("ma-cwd-");
-  const proc = Bun.spawn([...serverCommand(), ...args], { cwd, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([...command, ...args], { cwd, env: cleanEnv(env), stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
