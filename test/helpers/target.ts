@@ -12,6 +12,12 @@ export interface Target {
   root: string;
   /** The process that holds the service's files: the test's own in process. */
   pid: number;
+  /**
+   * The address the service sees the test's requests come from, which an event
+   * without an ip is given: 127.0.0.1 over loopback, none in process
+   * (app.handle has no connection).
+   */
+  clientAddress: string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** A JSON request: status, headers and the body parsed as JSON (or the raw text). */
   request(path: string, init?: JsonRequest): Promise<Answer>;
@@ -69,7 +75,11 @@ function tier(name: string, start: (options: TargetOptions, lifetime: Lifetime) 
   };
 }
 
-export const inProcess = tier("in process", ({ args, ...options }, lifetime) => openApp(args, { ...options, lifetime }), deferToEndOfRun);
+export const inProcess = tier(
+  "in process",
+  async ({ args, ...options }, lifetime) => ({ ...(await openApp(args, { ...options, lifetime })), clientAddress: "" }),
+  deferToEndOfRun,
+);
 
 /** Real servers; with `bun test` the compiled binary (see server.ts). */
 export const overHttp = tier(
@@ -81,6 +91,7 @@ export const overHttp = tier(
     return {
       root: server.root,
       pid: server.pid,
+      clientAddress: "127.0.0.1",
       fetch,
       request: (path, init) => request(`${server.url}${path}`, init),
       output: server.output,

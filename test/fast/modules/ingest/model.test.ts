@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { AppError } from "../../../../src/errors";
 import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules } from "../../../../src/modules/ingest/model";
 
-const RULES: EventRules = { now: 1_448_366_400, oldest: 0, maxFieldLength: 100, maxHeaders: 3, maxBulkItems: 5 };
+const NOBODY = { ip: "", userAgent: "", referer: "" };
+const RULES: EventRules = { now: 1_448_366_400, oldest: 0, maxFieldLength: 100, maxHeaders: 3, maxBulkItems: 5, requester: NOBODY };
 
 /** The code and message of the AppError that `parse` throws. */
 function refusal(parse: () => unknown): { code: string; message: string } {
@@ -69,6 +70,14 @@ describe("one event", () => {
     const { code, message } = refusal(() => parseSingleBody(body, RULES));
     expect(code).toBe("InvalidEvent");
     expect(message).toStartWith(`${field}: `);
+  });
+
+  test("an event without ip is the requester's: its address, and the headers the event does not give", () => {
+    const rules = { ...RULES, requester: { ip: "203.0.113.9", userAgent: "Browser UA", referer: "https://r.example/" } };
+    expect(parseSingleBody({}, rules)).toMatchObject({ ip: "203.0.113.9", userAgent: "Browser UA", referer: "https://r.example/" });
+    expect(parseSingleBody({ headers: { "User-Agent": "Own UA" } }, rules)).toMatchObject({ userAgent: "Own UA", referer: "https://r.example/" });
+    // An event with an ip is relayed for someone else, whose headers are not the relay's.
+    expect(parseSingleBody({ ip: "10.0.0.1" }, rules)).toMatchObject({ ip: "10.0.0.1", userAgent: "", referer: "" });
   });
 
   test("refuses a bad time with InvalidTimeFormat", () => {
