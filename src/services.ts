@@ -17,7 +17,7 @@ import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
 import { Metrics } from "./observe/metrics";
 import { cacheDirectory, cacheDirectoryProblem } from "./cache/directory";
-import { lockRoot } from "./store/lock";
+import { lockRoot, type RootLock } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
 import { ShardCopier } from "./store/shard-copier";
@@ -60,15 +60,15 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   const lookupCountry: CountryLookup = (ip) => country(ip);
 
   let store: Store;
-  let locked: boolean;
+  let lock: RootLock | undefined;
   try {
     const pool = new ShardPool({ maxOpen: config.connections, idleMs: config.idleTimeoutSeconds * 1000, sync: config.sync });
     store = new Store(config.root, pool);
-    locked = lockRoot(config.root);
+    lock = lockRoot(config.root);
   } catch (error) {
     throw new StartupError(`--root: cannot use ${config.root} as the database directory (${(error as Error).message}).`);
   }
-  if (!locked) {
+  if (!lock) {
     store.close();
     throw new StartupError(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
   }
@@ -188,6 +188,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       addresses.close();
       engine.close();
       store.close();
+      lock.release();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { dlopen, FFIType } from "bun:ffi";
-import { openSync, writeSync, ftruncateSync } from "node:fs";
+import { closeSync, ftruncateSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 
 const LOCK_FILE = ".micro-analytics.lock";
@@ -20,20 +20,29 @@ function loadFlock(): ((fd: number, operation: number) => number) | undefined {
   return undefined;
 }
 
+/** The root's lock, held until released or until the process ends. */
+export interface RootLock {
+  release(): void;
+}
+
 /**
- * Takes an exclusive lock on the root for as long as this process lives, so a
- * second instance on the same data refuses to start instead of sharing the
- * files. flock(2) is released by the kernel when the process dies, even by
- * SIGKILL, so a crash never leaves a stale lock behind.
+ * Takes an exclusive lock on the root for as long as this process lives (or
+ * until `release`, when the services close in a process that goes on, as
+ * in-process tests do), so a second instance on the same data refuses to
+ * start instead of sharing the files. flock(2) is released by the kernel when
+ * the process dies, even by SIGKILL, so a crash never leaves a stale lock behind.
  *
- * Returns false when another process holds the lock.
+ * Returns undefined when another process holds the lock.
  */
-export function lockRoot(root: string): boolean {
+export function lockRoot(root: string): RootLock | undefined {
   const flock = loadFlock();
   const fd = openSync(join(root, LOCK_FILE), "a+");
-  if (flock && flock(fd, LOCK_EX | LOCK_NB) !== 0) return false;
+  if (flock && flock(fd, LOCK_EX | LOCK_NB) !== 0) {
+    closeSync(fd);
+    return undefined;
+  }
   // For a person looking at the directory: which process holds it.
   ftruncateSync(fd, 0);
   writeSync(fd, `${process.pid}\n`);
-  return true;
+  return { release: () => closeSync(fd) };
 }

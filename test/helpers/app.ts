@@ -2,58 +2,106 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config/config";
-import { createLogger } from "../../src/observe/log";
-import { openServices } from "../../src/services";
-import { tempDir } from "./server";
+import type { Fields, Logger } from "../../src/observe/log";
+import { openServices, type Services } from "../../src/services";
+import { defer, tempDir } from "./cleanup";
+import { answerOf, jsonInit, type Answer, type JsonRequest } from "./server";
+import { matches, waitFor } from "./wait";
 
 export interface TestApp {
   root: string;
+  /** The test's own process, which holds the service's files. */
+  pid: number;
   cacheDir: string;
   /** One request through the app, in process: no socket, no port. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The same, answering status, headers and the body parsed as JSON (or the raw text). */
-  request(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
-  close(): void;
+  request(path: string, init?: JsonRequest): Promise<Answer>;
+  /** What the service logged so far, a line each (`INFO message key=value`). */
+  output(): string;
+  /** Waits until the log (from `from` on) matches; answers all of it. */
+  waitForOutput(pattern: string | RegExp, options?: { from?: number; timeoutMs?: number }): Promise<string>;
+  /** Closes the services (the root stays when it was given); harmless twice. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** Defaults to a new temporary directory, removed by close(). */
+  root?: string;
+  /** The environment as the service would read it (it never sees the test's own). */
+  env?: Record<string, string>;
+  /** Where its close is registered: by default the file's cleanup. */
+  lifetime?: (step: () => unknown) => void;
 }
 
 /**
  * The whole service in the test's own process, as `serve` opens it (real
  * shards in a temporary root, the real query worker, the embedded GeoIP
  * database), reached through `app.handle`. `args` are the command line's.
+ * It is closed by cleanup at the latest.
  */
-export async function openApp(args: string[] = []): Promise<TestApp> {
+export async function openApp(args: string[] = [], options: AppOptions = {}): Promise<TestApp> {
   const dir = tempDir("ma-app-");
-  const root = join(dir, "dbs");
-  const cacheDir = join(dir, "cache");
-  const command = loadConfig(["--root", root, "--cache-directory", cacheDir, "--log-level", "error", ...args], {});
+  const command = loadConfig(["--root", options.root ?? join(dir, "dbs"), "--cache-directory", join(dir, "cache"), ...args], options.env ?? {});
   if (command.name !== "serve") throw new Error(`openApp takes serve's flags, not ${command.name}`);
-  const services = await openServices(command.config, createLogger(command.config.logLevel, command.config.logFormat));
+  // Flags in `args` win over the temporary ones, as on a command line.
+  const { root, cacheDirectory: cacheDir } = command.config;
+  const lines: string[] = [];
+  let services: Services;
+  try {
+    services = await openServices(command.config, captureLog(lines));
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const app = createApp(services.deps);
 
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    services.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  (options.lifetime ?? defer)(close);
+
+  const output = () => lines.join("");
   const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://service.test${path}`, init));
   return {
     root,
+    pid: process.pid,
     cacheDir,
     fetch,
-    async request(path, init = {}) {
-      const body = init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body));
-      const response = await fetch(path, {
-        method: init.method ?? (body === undefined ? "GET" : "POST"),
-        body,
-        headers: { "content-type": "application/json", ...init.headers },
-      });
-      const text = await response.text();
-      let parsed: unknown = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Not JSON: the test sees the raw text and its assertion says what was wrong.
-      }
-      return { status: response.status, body: parsed, headers: response.headers };
+    request: async (path, init) => answerOf(await fetch(path, jsonInit(init))),
+    output,
+    async waitForOutput(pattern, { from = 0, timeoutMs = 15_000 } = {}) {
+      await waitFor(`${pattern} in the service's log:\n${output()}`, () => matches(output().slice(from), pattern), timeoutMs);
+      return output();
     },
-    close() {
-      services.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
+  };
+}
+
+/** A logger that keeps its lines for the test to read, as the text format writes them (without the time). */
+function captureLog(lines: string[]): Logger {
+  const write =
+    (level: string) =>
+    (message: string, fields: Fields = {}) => {
+      const extra = Object.entries(fields)
+        .filter(([, value]) => value !== undefined)
+        .map(([key, value]) => ` ${key}=${value}`)
+        .join("");
+      lines.push(`${level} ${message}${extra}\n`);
+    };
+  const info = write("INFO");
+  return {
+    debug: () => {},
+    info,
+    warn: write("WARN"),
+    error: write("ERROR"),
+    notice: write("NOTICE"),
+    request: ({ method, path, status, durationMs, bytes, client }) =>
+      info(`${method} ${path} ${status} ${durationMs.toFixed(1)}ms`, { bytes, client }),
+    writes: (level) => level !== "debug",
   };
 }

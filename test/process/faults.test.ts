@@ -1,14 +1,12 @@
 /**
- * Faults and shutdown, for real: damaged shard files, a disk that fills, a
- * read-only root, kill -9 during ingest, SIGTERM during a bulk ingest.
+ * Faults, for real: damaged shard files, a disk that fills, a read-only root.
+ * (kill -9 and SIGTERM during ingest are in durability.test.ts.)
  *
- * Every server is a real process (the sources, or MA_TEST_SERVER's binary);
- * nothing here imports src/. The disk-full and read-only tests mount tmpfs
- * file systems, so they need root; elsewhere they are skipped with a reason.
- * The kill loop is seeded: MA_FAULTS_SEED=<seed> replays a run's choices.
+ * Every server is a real process; nothing here imports src/. The disk-full and
+ * read-only tests mount tmpfs file systems, so they need root; elsewhere they
+ * are skipped with a reason.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -16,7 +14,6 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
-  readdirSync,
   rmSync,
   statSync,
   truncateSync,
@@ -25,32 +22,14 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { request, runCli, serverCommand, startServer, tempDir, type TestServer } from "../helpers/server";
-import { seededRandom } from "../helpers/random";
+import { cleanup, defer, scratch, tempDir } from "../helpers/cleanup";
+import { request, runCli, startServer, type TestServer } from "../helpers/server";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
-const cleanups: (() => unknown)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      console.log(`faults: cleanup failed: ${(error as Error).message}`);
-    }
-  }
-});
+afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
 
-/** A temporary directory removed after the file's tests (after any mount on it is gone). */
-function scratch(prefix: string): string {
-  const dir = tempDir(prefix);
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function serve(options: Parameters<typeof startServer>[0] = {}): Promise<TestServer> {
-  const server = await startServer(options);
-  cleanups.push(() => server.stop());
-  return server;
-}
+const serve = startServer;
 
 // ---------------------------------------------------------------------------
 // Mounts (root only)
@@ -64,7 +43,7 @@ function sh(cmd: string[]): { ok: boolean; text: string } {
 function mount(args: string[], target: string): void {
   const result = sh(["mount", ...args, target]);
   if (!result.ok) throw new Error(`mount ${args.join(" ")} ${target} failed: ${result.text}`);
-  cleanups.push(() => sh(["umount", "-l", target]));
+  defer(() => sh(["umount", "-l", target]));
 }
 
 /** Changes the options of an existing mount (no new layer to unmount). */
@@ -95,42 +74,6 @@ if (cannotMount) console.log(`faults: skipping the disk-full and read-only root 
 
 const unix = (iso: string) => Date.parse(iso) / 1000;
 
-/** Polls `check` until it holds or `ms` pass; answers whether it held. */
-async function eventually(check: () => boolean | Promise<boolean>, ms = 3000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await Bun.sleep(20);
-  }
-}
-
-/** Every `analytics.db` under a root. */
-function shardFiles(root: string): string[] {
-  const files: string[] = [];
-  for (const website of readdirSync(root, { withFileTypes: true })) {
-    if (!website.isDirectory()) continue;
-    for (const month of readdirSync(join(root, website.name), { withFileTypes: true })) {
-      const file = join(root, website.name, month.name, "analytics.db");
-      if (month.isDirectory() && existsSync(file)) files.push(file);
-    }
-  }
-  return files.sort();
-}
-
-function integrity(file: string): string {
-  const db = new Database(file, { readonly: true });
-  try {
-    return db
-      .query<{ integrity_check: string }, []>("PRAGMA integrity_check")
-      .all()
-      .map((row) => row.integrity_check)
-      .join("; ");
-  } finally {
-    db.close();
-  }
-}
-
 /** What a client must never see in an error: the server's paths, file names, stack frames, driver names. */
 function expectNoLeak(message: unknown, root: string): void {
   expect(typeof message).toBe("string");
@@ -140,8 +83,6 @@ function expectNoLeak(message: unknown, root: string): void {
   expect(text).not.toMatch(/\n\s*at |\bat .*:\d+:\d+/);
   expect(text).not.toMatch(/SQLite|ShardFault|malformed|not a database/i);
 }
-
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 // ---------------------------------------------------------------------------
 // 1. Damaged shard files
@@ -183,7 +124,7 @@ describe("a damaged shard", () => {
         await bulk(
           "c.example",
           Array.from({ length: 1000 }, (_, i) => ({
-            time: unix(JAN) + ((part * 1000 + i) * 7919) % 86400,
+            time: unix(JAN) + (((part * 1000 + i) * 7919) % 86400),
             event: "view",
             path: `/c/${part}/${i}/${"x".repeat(150)}`,
             ip: `10.0.2.${i % 200}`,
@@ -222,9 +163,7 @@ describe("a damaged shard", () => {
         expect({ route, status: answer.status, code: answer.body?.code }).toEqual({ route, status: 500, code: "InternalError" });
         expectNoLeak(answer.body.message, root);
       }
-      const named = await eventually(() => server.output().includes(file()));
-      if (!named) console.log(`server output:\n${server.output()}`);
-      expect(named).toBe(true);
+      await server.waitForOutput(file());
     });
 
     test(`${label}: a write to the damaged month fails cleanly and the service keeps answering`, async () => {
@@ -233,7 +172,7 @@ describe("a damaged shard", () => {
       });
       expect({ status: answer.status, code: answer.body?.code }).toEqual({ status: 500, code: "InsertFailed" });
       expectNoLeak(answer.body.message, root);
-      expect(await eventually(() => server.output().includes("insert failed"))).toBe(true);
+      await server.waitForOutput("insert failed");
       expect(await request(`${server.url}/`)).toMatchObject({ status: 200, body: { message: "Welcome to micro-analytics!" } });
     });
   }
@@ -277,7 +216,12 @@ test.skipIf(cannotMount !== undefined)(
     const batch = (n: number) =>
       Array.from({ length: n }, () => {
         const i = sent++;
-        return { time: `${month}${String(1 + (i % 28)).padStart(2, "0")}T12:00:00Z`, event: "view", path: `/full/${i}/${"x".repeat(900)}`, ip: "10.0.0.1" };
+        return {
+          time: `${month}${String(1 + (i % 28)).padStart(2, "0")}T12:00:00Z`,
+          event: "view",
+          path: `/full/${i}/${"x".repeat(900)}`,
+          ip: "10.0.0.1",
+        };
       });
 
     const acked = new Set<string>();
@@ -380,11 +324,10 @@ describe.skipIf(cannotMount !== undefined)("a read-only root", () => {
     // root over itself turns every new lookup under the root read-only, as a
     // remount would. Handles opened before it would still write underneath,
     // so wait until the pool has closed the shard (--idle-timeout 1).
-    const closed = await eventually(async () => {
+    await waitFor("the pool to close the shard", async () => {
       const metrics = await fetch(`${server.url}/_metrics`).then((r) => r.text());
       return /^micro_analytics_shards_open 0$/m.test(metrics);
-    }, 5000);
-    expect(closed).toBe(true);
+    });
     mount(["--bind", root], root);
     remount("bind,ro", root);
     try {
@@ -415,267 +358,4 @@ describe.skipIf(cannotMount !== undefined)("a read-only root", () => {
     expect(await request(`${server.url}/new.example/count`)).toMatchObject({ status: 200, body: { total: 1 } });
     await server.stop();
   });
-});
-
-// ---------------------------------------------------------------------------
-// 4. kill -9 at random moments during ingest
-
-const KILL_ROUNDS = 20;
-const KILL_CLIENTS = 10;
-const KILL_WEBSITES = ["kill-a.example", "kill-b.example"];
-/** Events fall in three months, so each website has three shards to damage. */
-const KILL_FROM = unix("2024-01-01T00:00:00Z");
-const KILL_SPAN = unix("2024-04-01T00:00:00Z") - KILL_FROM;
-
-test(
-  `kill -9 at random moments during ingest, ${KILL_ROUNDS} times on the same root: every acknowledged event is there once, every shard is intact`,
-  async () => {
-    const seed = Number(process.env.MA_FAULTS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`kill -9 loop: seed ${seed} (replay with MA_FAULTS_SEED=${seed})`);
-    const random = seededRandom(seed);
-    const root = join(scratch("ma-faults-kill-"), "dbs");
-
-    /** Paths answered 200: each must be stored exactly once. */
-    const acked = new Set<string>();
-    /** Paths whose request was cut by the kill: stored or not, but never twice. */
-    const unsure = new Set<string>();
-    /** Anything but a 200 or a cut connection while the server was alive. */
-    const wrong: string[] = [];
-    let requests = 0;
-    let kills = 0;
-
-    const counts = async (server: TestServer) => {
-      let total = 0;
-      for (const website of KILL_WEBSITES) {
-        const answer = await request(`${server.url}/${website}/count`);
-        if (answer.status === 404) continue;
-        expect(answer.status).toBe(200);
-        total += answer.body.total;
-      }
-      return total;
-    };
-
-    for (let round = 0; round < KILL_ROUNDS; round++) {
-      const server = await startServer({ root });
-      try {
-        // What the last kill left must hold every acknowledged event.
-        const total = await counts(server);
-        if (total < acked.size || total > acked.size + unsure.size) {
-          throw new Error(`round ${round}: ${total} events stored, but ${acked.size} were acknowledged and ${unsure.size} more cut by a kill`);
-        }
-
-        let killed = false;
-        const clients = Array.from({ length: KILL_CLIENTS }, async (_, client) => {
-          const draw = seededRandom(seed ^ (round * 7919 + client * 104729 + 1));
-          let n = 0;
-          while (!killed) {
-            const website = KILL_WEBSITES[Math.floor(draw() * KILL_WEBSITES.length)]!;
-            const size = draw() < 0.3 ? 1 : 10 + Math.floor(draw() * 41);
-            const events = Array.from({ length: size }, () => ({
-              time: KILL_FROM + Math.floor(draw() * KILL_SPAN),
-              event: "view",
-              path: `/k/${round}/${client}/${n++}`,
-              ip: `10.1.${client}.${Math.floor(draw() * 250)}`,
-            }));
-            const single = size === 1 && draw() < 0.5;
-            requests++;
-            let status = 0;
-            let body: any;
-            try {
-              const response = await fetch(`${server.url}/${website}${single ? "" : "/bulk"}`, {
-                method: "POST",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify(single ? events[0] : { list: events }),
-              });
-              status = response.status;
-              body = await response.json();
-            } catch {
-              // Cut by the kill: the events may or may not have been committed.
-              for (const event of events) unsure.add(event.path);
-              continue;
-            }
-            if (status === 200 && body?.inserted === size) {
-              for (const event of events) acked.add(event.path);
-            } else {
-              wrong.push(`round ${round}: ${status} ${JSON.stringify(body)}`);
-              for (const event of events) unsure.add(event.path);
-            }
-          }
-        });
-
-        await Bun.sleep(100 + Math.floor(random() * 300));
-        process.kill(server.pid, "SIGKILL");
-        kills++;
-        killed = true;
-        await Promise.all(clients);
-      } finally {
-        await server.stop();
-      }
-      // The files as the kill left them (WAL included) are intact.
-      for (const file of shardFiles(root)) expect(`${file}: ${integrity(file)}`).toBe(`${file}: ok`);
-    }
-
-    expect(wrong).toEqual([]);
-    expect(kills).toBe(KILL_ROUNDS);
-
-    const server = await startServer({ root });
-    try {
-      const seen = new Map<string, number>();
-      for (const website of KILL_WEBSITES) {
-        const answer = await request(`${server.url}/${website}`);
-        expect(answer.status).toBe(200);
-        for (const row of answer.body.list as { path: string }[]) seen.set(row.path, (seen.get(row.path) ?? 0) + 1);
-      }
-      const missing = [...acked].filter((path) => seen.get(path) !== 1);
-      const twice = [...seen].filter(([, n]) => n > 1).map(([path]) => path);
-      const invented = [...seen.keys()].filter((path) => !acked.has(path) && !unsure.has(path));
-      expect({ missing: missing.slice(0, 10), twice: twice.slice(0, 10), invented: invented.slice(0, 10) }).toEqual({
-        missing: [],
-        twice: [],
-        invented: [],
-      });
-      const cutButStored = [...unsure].filter((path) => seen.has(path)).length;
-      console.log(
-        `kill -9 loop: ${kills} kills, ${requests} requests, ${acked.size} events acknowledged and all present once; ` +
-          `${unsure.size} cut by a kill (${cutButStored} of them committed)`,
-      );
-    } finally {
-      await server.stop();
-    }
-    const files = shardFiles(root);
-    expect(files.length).toBe(KILL_WEBSITES.length * 3);
-    for (const file of files) expect(`${file}: ${integrity(file)}`).toBe(`${file}: ok`);
-  },
-  60_000,
-);
-
-// ---------------------------------------------------------------------------
-// 5. SIGTERM during a bulk ingest
-
-/** A server this test owns outright, to see its exit code and time its exit. */
-async function spawnServer(root: string) {
-  const proc = Bun.spawn([...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root], {
-    cwd: scratch("ma-faults-cwd-"),
-    env: Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("MA_") && name !== "PORT")) as Record<string, string>,
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  cleanups.push(() => {
-    if (proc.exitCode === null) proc.kill("SIGKILL");
-  });
-  let output = "";
-  for (const stream of [proc.stdout, proc.stderr]) {
-    void (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) output += decoder.decode(chunk, { stream: true });
-    })();
-  }
-  const started = await eventually(() => /listening on http:\/\/\S*?:\d+/.test(output) || proc.exitCode !== null, 15_000);
-  const port = /listening on http:\/\/\S*?:(\d+)/.exec(output)?.[1];
-  if (!started || !port) throw new Error(`server did not start:\n${output}`);
-  return { proc, url: `http://127.0.0.1:${port}`, output: () => output };
-}
-
-test("SIGTERM during a bulk ingest: every request in flight is answered, the process exits 0 in time, nothing acknowledged is lost", async () => {
-  const root = join(scratch("ma-faults-term-"), "dbs");
-  const { proc, url, output } = await spawnServer(root);
-  const website = "term.example";
-  const REQUESTS = 20;
-  /** The first STREAMED requests are surely in flight at the signal: half their body is sent before it, the rest after. */
-  const STREAMED = 10;
-  const EVENTS = 1000;
-  const from = unix("2024-07-01T00:00:00Z");
-  const bodyOf = (r: number) =>
-    new TextEncoder().encode(
-      JSON.stringify({
-        list: Array.from({ length: EVENTS }, (_, i) => ({
-          time: from + r * EVENTS + i,
-          event: "download",
-          path: `/t/${r}/${i}`,
-          ip: `10.2.${r}.${i % 250}`,
-        })),
-      }),
-    );
-
-  type Outcome = { request: number; status: number; inserted?: number } | { request: number; error: string };
-  const send = async (r: number, body: ReadableStream<Uint8Array> | Uint8Array): Promise<Outcome> => {
-    try {
-      const response = await fetch(`${url}/${website}/bulk`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        // Fresh connections: a refusal is then the listener's answer, not a pooled socket's.
-        keepalive: false,
-        // A request never answered is a failure, not a hung test.
-        signal: AbortSignal.timeout(15_000),
-      });
-      const text = await response.text();
-      let inserted: number | undefined;
-      try {
-        inserted = JSON.parse(text).inserted;
-      } catch {
-        // Reported through `bad` below.
-      }
-      return { request: r, status: response.status, inserted };
-    } catch (error) {
-      const e = error as { code?: string; name?: string; message?: string };
-      return { request: r, error: `${e.code ?? e.name}: ${e.message}` };
-    }
-  };
-
-  const rests: (() => void)[] = [];
-  const outcomes: Promise<Outcome>[] = [];
-  for (let r = 0; r < STREAMED; r++) {
-    const bytes = bodyOf(r);
-    const half = Math.floor(bytes.length / 2);
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes.subarray(0, half));
-        rests.push(() => {
-          controller.enqueue(bytes.subarray(half));
-          controller.close();
-        });
-      },
-    });
-    outcomes.push(send(r, stream));
-  }
-  // Loopback: by now every streamed request has connected and sent its head and half its body.
-  await Bun.sleep(300);
-  const bodies = Array.from({ length: REQUESTS - STREAMED }, (_, k) => bodyOf(STREAMED + k));
-  for (let r = STREAMED; r < REQUESTS; r++) outcomes.push(send(r, bodies[r - STREAMED]!));
-  const sentAt = performance.now();
-  proc.kill("SIGTERM");
-  for (const rest of rests) rest();
-  const exitCode = await Promise.race([proc.exited, Bun.sleep(15_000).then(() => "hung" as const)]);
-  const exitMs = Math.round(performance.now() - sentAt);
-  const results = await Promise.all(outcomes);
-  const stoppedIn = /stopped in (\d+) ms/.exec(output())?.[1];
-  const refused = results.filter((o) => "error" in o);
-  console.log(
-    `SIGTERM under load: exit ${exitCode} ${exitMs} ms after the signal (the service logged "stopped in ${stoppedIn} ms"); ` +
-      `${REQUESTS - refused.length} of ${REQUESTS} bulk requests of ${EVENTS} events answered, ${refused.length} refused`,
-  );
-
-  expect(exitCode).toBe(0);
-  expect(exitMs).toBeLessThan(10_000);
-  expect(stoppedIn).toBeDefined();
-  // Each request: a 200 for all its events, or a connection refused because it came after the listener
-  // closed. One the kernel had queued but the service had not yet taken is reset when the listener closes:
-  // also never seen by the service, and counted below as not stored. The streamed ones were in flight: 200 only.
-  const bad = results.filter((o) =>
-    "status" in o ? o.status !== 200 || o.inserted !== EVENTS : o.request < STREAMED || !/ConnectionRefused|ECONNREFUSED|ECONNRESET/i.test(o.error),
-  );
-  expect(bad).toEqual([]);
-
-  // Shards closed cleanly: the WAL was checkpointed into the main file.
-  for (const file of shardFiles(root)) {
-    expect(existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0).toBe(0);
-    expect(integrity(file)).toBe("ok");
-  }
-
-  const acked = sum(results.map((o) => ("status" in o && o.status === 200 ? o.inserted! : 0)));
-  expect(acked).toBeGreaterThanOrEqual(STREAMED * EVENTS);
-  const server = await serve({ root });
-  expect(await request(`${server.url}/${website}/count`)).toMatchObject({ status: 200, body: { total: acked } });
-  await server.stop();
 });

@@ -1,0 +1,9 @@
+import { afterAll, setDefaultTimeout } from "bun:test";
+import { monitoringContract } from "../../contract/monitoring";
+import { cleanup } from "../../helpers/cleanup";
+import { inProcess } from "../../helpers/target";
+import { TEST_MS } from "../../helpers/wait";
+
+afterAll(cleanup);
+setDefaultTimeout(TEST_MS);
+monitoringContract(inProcess);
