@@ -5,6 +5,7 @@ import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
+import { dashboardRoutes } from "./modules/dashboard";
 import { ingestRoutes } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
@@ -27,7 +28,7 @@ export interface AppDeps {
 
 /**
  * The whole HTTP surface, in order: request log and metrics, error mapping,
- * the open routes (`GET /`, `/_health`), auth, then everything else, and last
+ * the open routes (`GET /`, `/_health`, the dashboard's page), auth, then everything else, and last
  * the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps) {
     .use(hostGuard)
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
     .use(healthRoute(store, version))
+    .use(dashboardRoutes(credentials))
     .use(auth(credentials))
     .use(ingestRoutes(ingest, limits, retentionMonths))
     .use(queryRoutes(store, engine))

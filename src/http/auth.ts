@@ -43,6 +43,15 @@ export function auth({ user, password, token }: Credentials) {
   });
 }
 
+/** Whether an Authorization header carries this basic-auth user and password (the dashboard's page asks). */
+export function hasBasicCredentials(header: string | null | undefined, { user, password }: Pick<Credentials, "user" | "password">): boolean {
+  const basic = parseBasic(header ?? undefined);
+  if (!basic) return false;
+  const userOk = same(basic.user, user);
+  const passwordOk = same(basic.password, password);
+  return userOk && passwordOk;
+}
+
 function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
   if (!match) return undefined;

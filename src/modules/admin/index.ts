@@ -64,6 +64,7 @@ export function methodNotAllowed() {
     .all("/", refuse("GET"))
     .all("/_health", refuse("GET"))
     .all("/_metrics", refuse("GET"))
+    .all("/_dashboard", refuse("GET"))
     .all("/:website", refuse("GET, POST, DELETE"))
     .all("/:website/bulk", refuse("POST"))
     .all("/:website/:property", refuse("GET"));
