@@ -155,11 +155,13 @@ class Report {
     };
     const events = kpi("kpi-events", "Events");
     const visitors = kpi("kpi-visitors", "Unique visitors");
-    const kpis = h("div", { class: "kpis", id: "panel-count" }, events.section, visitors.section);
+    const problem = () => h("p", { class: "panel-error", role: "alert", hidden: true });
+    const kpis = h("div", { class: "kpis", id: "panel-count" }, events.section, visitors.section, problem());
     const chartPanel = h(
       "section",
       { class: "panel chart-panel", id: "panel-time", "aria-labelledby": "chart-title" },
       h("h2", { id: "chart-title" }, "Events and visitors"),
+      problem(),
       this.chart.element,
     );
     const tables = PANELS.map((panel) => {
@@ -168,6 +170,7 @@ class Report {
         "section",
         { class: "panel table-panel", id: `panel-${panel.route}`, "aria-labelledby": `title-${panel.route}` },
         h("h2", { id: `title-${panel.route}` }, panel.title),
+        problem(),
         body,
       );
       return { panel, section, body };
@@ -298,12 +301,14 @@ class Report {
     // A panel whose answer is refused shows why; the states that concern the
     // whole page (credentials, an unknown website, no service) replace it.
     const panel = async (section: HTMLElement, work: () => Promise<void>) => {
+      const problem = section.querySelector<HTMLElement>(".panel-error")!;
       try {
         await work();
+        problem.hidden = true;
       } catch (error) {
         if (signal.aborted || !(error instanceof ApiError) || error.kind !== "answer") throw error;
-        const body = section.querySelector(".breakdown, .value") ?? section;
-        replace(body as HTMLElement, h("span", { class: "panel-error" }, error.message));
+        problem.textContent = error.message;
+        problem.hidden = false;
       } finally {
         section.setAttribute("aria-busy", "false");
       }
@@ -370,8 +375,8 @@ class Report {
       const trend = now[key] > before[key] ? "up" : now[key] < before[key] ? "down" : "flat";
       replace(
         kpi.delta,
-        delta ? h("span", { class: `trend ${trend}` }, delta) : h("span", { class: "trend" }, "new"),
-        " vs ",
+        delta ? h("span", { class: `trend ${trend}` }, delta) : "",
+        delta ? " vs " : "",
         h("span", { class: "previous" }, count(before[key])),
         " in the previous period",
       );
