@@ -246,6 +246,7 @@ class Report {
       link.download = `${name}.${format}`;
     }
 
+    const chipFocused = el.chips.contains(document.activeElement);
     replace(
       el.chips,
       ...view.filters.map((filter) => {
@@ -268,6 +269,8 @@ class Report {
       }),
       view.filters.length > 1 && h("li", {}, h("button", { type: "button", class: "link", onclick: () => this.go({ filters: [] }) }, "Clear all filters")),
     );
+    // A removed chip takes the focus with it: it goes to the next chip, or to the range.
+    if (chipFocused) (el.chips.querySelector("button") ?? el.range).focus();
   }
 
   private setIntervals(span: number | undefined, chosen: Interval): void {
@@ -427,6 +430,8 @@ class Report {
       replace(body, h("p", { class: "empty" }, "No events in this range."));
       return;
     }
+    // A click on a row redraws the table under the keyboard's focus: it stays on that row, or on the table's first.
+    const focused = body.contains(document.activeElement) ? document.activeElement?.closest("tr")?.dataset.id : undefined;
     const expanded = this.expanded.has(panel.route);
     const shown = rows.slice(0, expanded ? MOST : TOP);
     const top = rows[0]!.total;
@@ -482,6 +487,10 @@ class Report {
         ),
       expanded && rows.length > MOST && h("p", { class: "hint" }, `${count(rows.length - MOST)} more are in the download.`),
     );
+    if (focused !== undefined) {
+      const again = [...body.querySelectorAll<HTMLElement>("tbody tr")].find((tr) => tr.dataset.id === focused) ?? body.querySelector("tbody tr");
+      again?.querySelector("button")?.focus();
+    }
   }
 
   /** With a token, a link cannot carry it: the file is fetched with the header, then saved. */
