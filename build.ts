@@ -4,6 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { version } from "./package.json";
+import { dashboardDefine } from "./src/dashboard/bundle";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -23,7 +24,7 @@ const result = await Bun.build({
   bytecode: true,
   format: "esm",
   sourcemap: "none",
-  define: { "process.env.NODE_ENV": JSON.stringify("production") },
+  define: { "process.env.NODE_ENV": JSON.stringify("production"), ...(await dashboardDefine()) },
   compile: {
     ...(values.target ? { target: values.target as Bun.Build.CompileTarget } : {}),
     outfile: values.outfile,
