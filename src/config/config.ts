@@ -45,7 +45,7 @@ export class ConfigError extends Error {
   override name = "ConfigError";
 }
 
-interface Option {
+export interface Option {
   short?: string;
   /** Environment variables read in order when the flag is absent. */
   env: string[];
@@ -54,8 +54,8 @@ interface Option {
   help: string;
 }
 
-/** Every setting, in the order `--help` lists them. Flags win over environment, environment over defaults. */
-const OPTIONS = {
+/** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
+export const OPTIONS = {
   user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
   password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
   token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token accepted besides basic auth; when set, credentials are required" },
