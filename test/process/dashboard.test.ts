@@ -439,6 +439,12 @@ describe("credentials", () => {
     for (const r of sent) expect(r.url).not.toContain(TOKEN);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(1);
 
+    // A link cannot carry the token: the download is fetched with it, then saved.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export-csv")]);
+    expect(download.suggestedFilename()).toBe(`${SITE}-2025-03-10.csv`);
+    const saved = await Bun.file((await download.path())!).text();
+    expect(saved.trimEnd().split("\r\n")).toHaveLength(number((await readReport(page)).events) + 1);
+
     // A reload in the same tab keeps the token; signing out forgets it.
     await page.reload();
     expect(await settled(page)).toBe("ready");
