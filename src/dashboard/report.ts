@@ -180,7 +180,7 @@ class Report {
       if (range.value === "custom") {
         custom.hidden = false;
         from.focus();
-      } else this.go({ range: { preset: range.value as Preset } });
+      } else this.go({ range: { preset: range.value as Preset }, interval: undefined });
     });
     interval.addEventListener("change", () => this.go({ interval: interval.value as Interval }));
     live.addEventListener("click", () => this.go({ live: !this.view.live }));
@@ -246,6 +246,12 @@ class Report {
       link.download = `${name}.${format}`;
     }
 
+    this.syncChips();
+  }
+
+  /** The filters as chips, named by what the tables taught (a country's English name). */
+  private syncChips(): void {
+    const { view, el } = this;
     const chipFocused = el.chips.contains(document.activeElement);
     replace(
       el.chips,
@@ -343,7 +349,7 @@ class Report {
         this.page.ready("No data yet");
         return;
       }
-      this.syncControls();
+      this.syncChips();
       this.page.ready(`${rangeLabel(view.range)}: ${count(totals?.total ?? 0)} events, ${count(totals?.unique ?? 0)} unique visitors.`);
     } catch (error) {
       if (signal.aborted) return;
