@@ -38,10 +38,12 @@ async function timeToFilled(browser: Browser, server: TestServer, path: string):
   try {
     const page = await context.newPage();
     await page.goto(`${server.url}${path}`);
-    await page.waitForSelector("main[data-status=ready]", { timeout: 300_000 });
+    await page.waitForSelector("main:not([data-status=loading])", { timeout: 300_000 });
+    const status = await page.getAttribute("main", "data-status");
+    if (status !== "ready") throw new Error(`${path}: the page settled on ${status}: ${await page.textContent("main")}`);
     const errors = await page.$$eval(".panel-error:not([hidden])", (nodes) => nodes.map((n) => n.textContent));
     if (errors.length > 0) throw new Error(`${path}: panels failed: ${errors.join("; ")}`);
-    return page.evaluate(() => performance.getEntriesByName("dashboard:ready").at(-1)!.startTime);
+    return await page.evaluate(() => performance.getEntriesByName("dashboard:ready").at(-1)!.startTime);
   } finally {
     await context.close();
   }

@@ -1,10 +1,8 @@
-import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import type { DashboardAsset, DashboardAssets } from "../../dashboard/bundle";
+import type { Encoding } from "./compress";
 
 /** Put in place by build.ts in the compiled binary; absent when running from source. */
 declare const DASHBOARD_ASSETS: DashboardAssets | undefined;
-
-export type Encoding = "br" | "gzip" | "identity";
 
 /** A file of the page, ready to send in each encoding a browser may ask for. */
 export interface ServedFile {
@@ -21,32 +19,29 @@ export interface PageFiles {
 let loading: Promise<PageFiles> | undefined;
 
 /**
- * The page's script and style, compressed once. In the binary they were
- * bundled by build.ts; from source they are bundled now, on first use, so a
+ * The page's script and style, bundled and compressed. In the binary that
+ * was done by build.ts; from source it is done now, on first use, so a
  * service that nobody opens the page of pays nothing at start-up.
  */
 export function pageFiles(): Promise<PageFiles> {
   loading ??= (async () => {
     const assets =
       typeof DASHBOARD_ASSETS === "undefined" ? await (await import("../../dashboard/bundle")).bundleDashboard() : DASHBOARD_ASSETS;
-    return { script: prepare(assets.script), style: prepare(assets.style) };
+    return { script: served(assets.script), style: served(assets.style) };
   })();
   // A failed bundle is tried again on the next request rather than kept.
   loading.catch(() => (loading = undefined));
   return loading;
 }
 
-export function prepare(asset: DashboardAsset): ServedFile {
-  const raw = new TextEncoder().encode(asset.body);
+function served(asset: DashboardAsset): ServedFile {
   return {
     name: asset.name,
     type: asset.type,
     bodies: {
-      identity: raw,
-      gzip: gzipSync(raw, { level: 9 }),
-      br: brotliCompressSync(raw, {
-        params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: raw.byteLength },
-      }),
+      identity: new TextEncoder().encode(asset.body),
+      gzip: Buffer.from(asset.gzip, "base64"),
+      br: Buffer.from(asset.br, "base64"),
     },
   };
 }

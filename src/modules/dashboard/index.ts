@@ -2,7 +2,8 @@ import { Elysia } from "elysia";
 import { AppError } from "../../errors";
 import { hasBasicCredentials, type Credentials } from "../../http/auth";
 import { assertWebsiteName } from "../../store/website";
-import { fileResponse, pageFiles, prepare, type PageFiles, type ServedFile } from "./assets";
+import { fileResponse, pageFiles, type PageFiles, type ServedFile } from "./assets";
+import { compress } from "./compress";
 import { ASSETS_PATH, CONTENT_SECURITY_POLICY, renderShell } from "./shell";
 
 const PAGE_HEADERS = {
@@ -35,7 +36,7 @@ export function dashboardRoutes(credentials: Credentials) {
   const shell = (files: PageFiles, signedIn: boolean): ServedFile => {
     let file = shells.get(signedIn);
     if (!file) {
-      file = prepare({ name: "index.html", type: "text/html;charset=utf-8", body: renderShell(files, { auth, signedIn }) });
+      file = { name: "index.html", type: "text/html;charset=utf-8", bodies: compress(renderShell(files, { auth, signedIn })) };
       shells.set(signedIn, file);
     }
     return file;
