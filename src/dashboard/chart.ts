@@ -91,9 +91,9 @@ export class TimeChart {
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), tz),
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         series: [
-          { value: (_u, seconds) => (seconds == null ? "" : bucketLabel(seconds, series.interval, tz)) },
-          { label: "Events", stroke: color("--events"), fill: color("--events-fill"), width: 2, value: (_u, v) => (v == null ? "" : count(v)) },
-          { label: "Visitors", stroke: color("--visitors"), width: 2, value: (_u, v) => (v == null ? "" : count(v)) },
+          { label: capitalize(series.interval), value: (_u, seconds) => (seconds == null ? "—" : bucketLabel(seconds, series.interval, tz)) },
+          { label: "Events", stroke: color("--events"), fill: color("--events-fill"), width: 2, value: (_u, v) => (v == null ? "—" : count(v)) },
+          { label: "Visitors", stroke: color("--visitors"), width: 2, value: (_u, v) => (v == null ? "—" : count(v)) },
         ],
         axes: [axis, { ...axis, size: 60, values: (_u, values) => values.map((v) => (Number.isInteger(v) ? count(v) : "")) }],
         cursor: { drag: { x: false, y: false } },

@@ -340,7 +340,7 @@ describe("the states a person can act on", () => {
     expect(await empty.textContent("main pre")).toContain(`${server.url}/empty.example`);
   });
 
-  test("a service without websites says how to send the first event; one that stops answering is said so", async () => {
+  test("a service without websites says how to send the first event; one that stops answering is said so, and found again when it is back", async () => {
     const doomed = await startServer();
     try {
       const picker = await openPage(doomed, "/_dashboard", {}, false);
@@ -356,6 +356,15 @@ describe("the states a person can act on", () => {
       await page.selectOption("#range", "all");
       await waitFor("the unreachable state", async () => (await page.getAttribute("main", "data-status")) === "error:unreachable");
       expect(await page.textContent("main h2")).toBe("The service does not answer");
+
+      // Back on the same port and root: the page finds it by itself, within a retry (5 s; the bound is for a loaded machine).
+      const revived = await startServer({ root: doomed.root, args: ["--port", new URL(doomed.url).port] });
+      try {
+        await waitFor("the page back", async () => (await page.getAttribute("main", "data-status")) === "ready", 30_000);
+        expect(await page.textContent("#kpi-events .value")).toBe("1");
+      } finally {
+        await revived.stop();
+      }
     } finally {
       await doomed.stop();
     }
