@@ -8,7 +8,7 @@ import { failure, signInWithBrowser, tokenForm, unknownWebsite, unreachable, typ
 import { DASHBOARD_PATH, websiteOf } from "./view";
 
 /** How often the page tries again while the service does not answer. */
-const RETRY_MS = 5000;
+const RETRY_MS = 3000;
 
 export class Page {
   readonly auth: AuthConfig;

@@ -53,7 +53,7 @@ const PANELS: { route: string; title: string; column: string; filter: FilterName
 /** Rows a table shows before "Show all"; and the most it shows at all. */
 const TOP = 10;
 const MOST = 500;
-const LIVE_MS = 5000;
+const LIVE_MS = 3000;
 
 function apiParams(range: Range, filters: Filter[], extra: Record<string, string> = {}): URLSearchParams {
   const params = new URLSearchParams();

@@ -317,7 +317,7 @@ describe("the report of a website", () => {
     await waitFor("live in the URL", async () => (await readReport(page)).url.includes("live=1"));
     expect(await page.getAttribute("#live", "aria-pressed")).toBe("true");
     await request(`${server.url}/${SITE}`, { body: { time: "2025-04-11T12:00:00Z", event: "pageview", path: "/live", ip: "10.9.9.9" } });
-    // The bound covers a refresh period (5 s) on a loaded machine.
+    // The bound covers a refresh period (3 s) on a loaded machine.
     await waitFor("the new event on the page", async () => number((await readReport(page)).events) === before + 1, 20_000);
     await page.click("#live");
   });
@@ -357,7 +357,7 @@ describe("the states a person can act on", () => {
       await waitFor("the unreachable state", async () => (await page.getAttribute("main", "data-status")) === "error:unreachable");
       expect(await page.textContent("main h2")).toBe("The service does not answer");
 
-      // Back on the same port and root: the page finds it by itself, within a retry (5 s; the bound is for a loaded machine).
+      // Back on the same port and root: the page finds it by itself, within a retry (3 s; the bound is for a loaded machine).
       const revived = await startServer({ root: doomed.root, args: ["--port", new URL(doomed.url).port] });
       try {
         await waitFor("the page back", async () => (await page.getAttribute("main", "data-status")) === "ready", 30_000);
