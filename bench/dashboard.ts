@@ -59,7 +59,9 @@ async function pageWeight(server: TestServer): Promise<{ raw: number; gzip: numb
       ["gzip", "gzip"],
       ["br", "br"],
     ] as const) {
-      total[key] += (await (await fetch(`${server.url}${url}`, { headers: { "accept-encoding": encoding } })).arrayBuffer()).byteLength;
+      // Bun's fetch would hand back the body decompressed.
+      const response = await fetch(`${server.url}${url}`, { headers: { "accept-encoding": encoding }, decompress: false });
+      total[key] += (await response.arrayBuffer()).byteLength;
     }
   }
   return total;
@@ -124,6 +126,7 @@ try {
   rows.push(`| 12-month view, warm | ${median(warm).toFixed(0)} | ${Math.max(...warm).toFixed(0)} | 1000 |`);
 
   await makeWebsites();
+  await summariesUpToDate(join(websitesDir, "dbs"));
   const server = await serve(join(websitesDir, "dbs"));
   try {
     const picker: number[] = [];
