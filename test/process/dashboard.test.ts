@@ -145,6 +145,18 @@ function readReport(page: Page): Promise<Shown> {
   });
 }
 
+/** What axe-core finds serious or critical on the page as it is. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not restrict.
+  await page.evaluate(axe.source);
+  return page.evaluate(async () => {
+    const result = await (window as { axe: typeof axe }).axe.run(document);
+    return result.violations
+      .filter((v: axe.Result) => v.impact === "serious" || v.impact === "critical")
+      .map((v: axe.Result) => `${v.id}: ${v.help} (${v.nodes.length})`);
+  });
+}
+
 async function api(path: string, headers: Record<string, string> = {}, target = server) {
   const answer = await request(`${target.url}${path}`, { headers });
   expect(answer.status).toBe(200);
@@ -286,13 +298,7 @@ describe("the report of a website", () => {
       await page.emulateMedia({ colorScheme });
       await page.goto(`${server.url}/_dashboard/${SITE}?${RANGE}`);
       expect(await settled(page)).toBe("ready");
-      // Evaluated through the DevTools protocol, which the page's CSP does not restrict.
-      await page.evaluate(axe.source);
-      const violations = await page.evaluate(async () => {
-        const result = await (window as unknown as { axe: typeof axe }).axe.run(document);
-        return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}: ${v.help} (${v.nodes.length})`);
-      });
-      expect(violations, colorScheme).toEqual([]);
+      expect(await seriousViolations(page), colorScheme).toEqual([]);
     }
     await page.emulateMedia({ colorScheme: "light" });
   });
@@ -381,6 +387,7 @@ describe("the website picker", () => {
     );
     expect(rows).toEqual(listed.map((w) => [w.website, w.events.toLocaleString("en-US")]));
     expect(rows.map((r: string[]) => r[0])).toContain(SITE);
+    expect(await seriousViolations(page)).toEqual([]);
 
     await page.fill("#search", "SHOP");
     await waitFor("the search", async () => (await page.$$(".websites tbody tr")).length === 1);
@@ -430,6 +437,7 @@ describe("credentials", () => {
     const page = await openPage(tokenServer, `/_dashboard/${SITE}?${RANGE}`, {}, false);
     expect(await settled(page)).toBe("sign-in");
     expect(await shownNumbers(page)).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
 
     await page.fill("#token", "wrong");
     await page.click("main button[type=submit]");
