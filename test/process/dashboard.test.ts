@@ -12,6 +12,7 @@ import { launchBrowser } from "../helpers/browser";
 import { seededRandom } from "../helpers/random";
 import { request, startServer, type TestServer } from "../helpers/server";
 import { waitFor } from "../helpers/wait";
+import { isoSeconds } from "../../src/dashboard/time";
 
 // The functions given to page.evaluate run in the browser; the project's types are Bun's, without the DOM.
 declare const document: any, location: any, sessionStorage: any, window: any;
@@ -249,6 +250,15 @@ describe("the report of a website", () => {
     expect(number(custom.events)).toBeLessThan(number(first.events));
     expect(custom.series.rows).toHaveLength(9);
     await expectNumbersFromApi(custom);
+
+    // The interval fitted to nine days is the day; it can be changed.
+    expect(await page.inputValue("#interval")).toBe("day");
+    await page.selectOption("#interval", "week");
+    await waitFor("weekly buckets", async () => (await readReport(page)).url.includes("interval=week"));
+    expect(await settled(page)).toBe("ready");
+    const weekly = await readReport(page);
+    expect(weekly.series.rows.map((row) => isoSeconds(row.start))).toEqual(["2025-03-30T22:00:00Z", "2025-04-06T22:00:00Z"]);
+    await expectNumbersFromApi(weekly);
 
     const france = custom.tables.countries!.rows.find((row) => row.id === "fr")!;
     await page.click('#panel-countries tr[data-id="fr"] button');
