@@ -1,5 +1,5 @@
 import { Elysia } from "elysia";
-import type { Limits } from "./config/config";
+import type { ConnectionTimeouts, Limits } from "./config/config";
 import { auth, type Credentials } from "./http/auth";
 import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
@@ -20,6 +20,7 @@ export interface AppDeps {
   ingest: IngestService;
   credentials: Credentials;
   limits: Limits;
+  timeouts: ConnectionTimeouts;
   retentionMonths: number;
   metrics: Metrics;
   log: Logger;
@@ -32,7 +33,7 @@ export interface AppDeps {
  * the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, retentionMonths, metrics, log, engine } = deps;
+  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine } = deps;
   return new Elysia()
     .use(observe(metrics, log))
     .use(errorResponses(log))
@@ -42,7 +43,7 @@ export function createApp(deps: AppDeps) {
     .use(dashboardRoutes(credentials))
     .use(auth(credentials))
     .use(ingestRoutes(ingest, limits, retentionMonths))
-    .use(queryRoutes(store, engine))
+    .use(queryRoutes(store, engine, timeouts))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());
 }

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "InvalidDatabaseName"
   | "InvalidCredentials"
   | "InvalidAuthentication"
+  | "Forbidden"
   | "NotFound"
   | "PayloadTooLarge"
   | "LimitExceeded"
@@ -36,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   InvalidDatabaseName: 404,
   InvalidCredentials: 401,
   InvalidAuthentication: 401,
+  Forbidden: 403,
   NotFound: 404,
   PayloadTooLarge: 413,
   LimitExceeded: 400,

@@ -7,12 +7,13 @@ import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
 import { Metrics } from "./observe/metrics";
-import { cacheDirectory } from "./cache/directory";
+import { cacheDirectory, cacheDirectoryProblem } from "./cache/directory";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
 import { Store } from "./store/store";
 import { version } from "../package.json";
+import { version as embeddedGeoipVersion } from "@ip-location-db/geo-whois-asn-country-mmdb/package.json";
 
 const HOUR_MS = 3_600_000;
 
@@ -24,6 +25,10 @@ export class StartupError extends Error {
 /** What the HTTP app needs, and how to release it all. */
 export interface Services {
   deps: AppDeps;
+  /** The country database in use, for the start line: the path given, or the embedded one's name and version. */
+  geoip: string;
+  /** Reads what can change without a restart (the `--geoip` file) again, and logs what it did. */
+  reload(): void;
   /** Commits what is queued, stops the workers and closes every shard. */
   close(): void;
 }
@@ -41,6 +46,8 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   } catch (error) {
     throw new StartupError(`--geoip: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}).`);
   }
+  // Looked up through this, so that a reload swaps the database (and its memo) under the enricher.
+  const lookupCountry: CountryLookup = (ip) => country(ip);
 
   let store: Store;
   let locked: boolean;
@@ -59,20 +66,26 @@ export async function openServices(config: Config, log: Logger): Promise<Service
 
   let retention: Timer | undefined;
   if (config.retentionMonths > 0) {
+    // A month it cannot delete is logged and tried again in an hour; never fatal, or systemd would restart it in a loop.
     const expire = () => {
       const month = oldestKeptMonth(Math.floor(Date.now() / 1000), config.retentionMonths);
-      const dropped = store.dropMonthsBefore(month);
-      if (dropped > 0) log.info("retention: dropped old month shards", { shards: dropped, before: month });
+      try {
+        const { dropped, failed } = store.dropMonthsBefore(month);
+        if (dropped > 0) log.info("retention: dropped old month shards", { shards: dropped, before: month });
+        for (const { path, error } of failed) log.error("retention: cannot delete an old month; kept for now", { shard: path, error: String(error) });
+      } catch (error) {
+        log.error("retention: cannot list the shards; tried again in an hour", { error: String(error) });
+      }
     };
     expire();
     retention = setInterval(expire, HOUR_MS);
     retention.unref();
   }
 
-  const engine = new QueryEngine(
-    { root: config.root, sync: config.sync, cacheDir: cacheDirectory(config.cacheDirectory), cacheBytes: config.cacheMegabytes * 1024 * 1024 },
-    log,
-  );
+  const cacheDir = cacheDirectory(config.cacheDirectory);
+  const cacheProblem = cacheDirectoryProblem(cacheDir);
+  if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
+  const engine = new QueryEngine({ root: config.root, sync: config.sync, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024 }, log);
   await engine.ready;
 
   const metrics = new Metrics();
@@ -80,13 +93,33 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(country, createPlatformLookup()), metrics, log),
-      credentials: { user: config.user, password: config.password, token: config.token },
+      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
+      credentials: {
+        user: config.user,
+        password: config.password,
+        token: config.token,
+        ingestToken: config.ingestToken,
+        openIngest: config.ingestAuth === "none",
+      },
       limits: config.limits,
+      timeouts: config.timeouts,
       retentionMonths: config.retentionMonths,
       metrics,
       log,
       engine,
+    },
+    geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
+    reload() {
+      if (config.geoip === undefined) {
+        log.notice("SIGHUP: nothing to reload; the GeoIP database is the embedded one, and every other setting is read at start (restart to change it)");
+        return;
+      }
+      try {
+        country = openCountryLookup(config.geoip);
+        log.notice(`SIGHUP: reloaded the GeoIP database ${config.geoip}`);
+      } catch (error) {
+        log.error(`SIGHUP: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}); still using the one read before`);
+      }
     },
     close() {
       clearInterval(retention);

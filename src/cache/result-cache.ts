@@ -68,7 +68,8 @@ export class ResultCache {
       const temporary = `${path}.${process.pid}.tmp`;
       writeFileSync(temporary, text);
       renameSync(temporary, path);
-      this.bytes += text.length - previous;
+      // Bytes, as the budget is of disk: a non-ASCII character takes up to four.
+      this.bytes += Buffer.byteLength(text) - previous;
     } catch {
       // A cache that cannot be written only costs the next query its time.
       return;

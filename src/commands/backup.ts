@@ -1,25 +1,28 @@
-import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { isDirectory, listShards } from "../store/layout";
+import { listShards } from "../store/layout";
+import { accessRoot, needsRecovery, openShard, rootProblem } from "../store/maintenance";
 
 /**
  * `micro-analytics backup DEST`: copies every shard under `root` to the same
  * layout under `destination`, while the service keeps running. Each copy is
- * `VACUUM INTO` on a read-only connection: one read transaction, so each
- * shard is copied as it stood at one instant, with every event committed
- * before that instant, and compacted. Restoring is copying the tree back (see
- * the README).
+ * `VACUUM INTO`: one read transaction, so each shard is copied as it stood
+ * at one instant, with every event committed before that instant, and
+ * compacted. On a stopped root a shard a killed writer left is recovered
+ * first, as the service would (see maintenance.ts). Restoring is copying the
+ * tree back (see the README).
  */
 export function backup(root: string, destination: string): number {
-  if (!isDirectory(root)) {
-    console.error(`micro-analytics backup: there is no database directory at ${root}.`);
+  const problem = rootProblem(root);
+  if (problem) {
+    console.error(`micro-analytics backup: ${problem}.`);
     return 2;
   }
   if (existsSync(destination) && (!statSync(destination).isDirectory() || readdirSync(destination).length > 0)) {
     console.error(`micro-analytics backup: ${destination} exists and is not an empty directory; give a new one.`);
     return 2;
   }
+  const access = accessRoot(root);
   const started = performance.now();
   const shards = listShards(root);
   let bytes = 0;
@@ -28,16 +31,19 @@ export function backup(root: string, destination: string): number {
     const target = join(destination, relative(root, shard.path));
     try {
       mkdirSync(dirname(target), { recursive: true });
-      const db = new Database(shard.path, { readonly: true });
+      const db = openShard(shard.path, access);
       try {
         db.prepare("VACUUM INTO ?").run(target);
       } finally {
-        db.close();
+        db.close(true);
       }
       bytes += statSync(target).size;
     } catch (error) {
       failures++;
-      console.error(`micro-analytics backup: ${shard.website}/${shard.month}: ${(error as Error).message}`);
+      const reason = needsRecovery(error)
+        ? "needs recovery (a writer was killed mid-transaction); the running service recovers it when it opens this shard: run backup again then, or with the service stopped"
+        : (error as Error).message;
+      console.error(`micro-analytics backup: ${shard.website}/${shard.month}: ${reason}`);
     }
   }
   const seconds = (performance.now() - started) / 1000;

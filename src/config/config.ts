@@ -6,6 +6,10 @@ export interface Config {
   user: string;
   password: string;
   token: string;
+  /** A bearer token that opens only the POST routes. */
+  ingestToken: string;
+  /** "none": the POST routes need no credentials, even when others are set. */
+  ingestAuth: "required" | "none";
   host: string;
   port: number;
   root: string;
@@ -18,6 +22,7 @@ export interface Config {
   /** Month shards older than this many months are dropped; 0 keeps everything. */
   retentionMonths: number;
   limits: Limits;
+  timeouts: ConnectionTimeouts;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -28,6 +33,16 @@ export interface Limits {
   maxFieldLength: number;
   maxBulkItems: number;
   maxHeaders: number;
+  /** Most month shards one write request may create (each costs a file and fsyncs). */
+  maxNewShards: number;
+}
+
+/** How long a connection may stay silent, in seconds; Bun takes at most 255. */
+export interface ConnectionTimeouts {
+  /** Between requests, or while a request arrives. */
+  keepaliveSeconds: number;
+  /** While a streamed answer waits on a client that reads none of it. */
+  sendSeconds: number;
 }
 
 /** What to do: serve (the default), one of the maintenance commands, or print help or the version. */
@@ -56,9 +71,11 @@ export interface Option {
 
 /** Every setting, in the order `--help` lists them; the README's options table is checked against it. Flags win over environment, environment over defaults. */
 export const OPTIONS = {
-  user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / needs credentials" },
-  password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password" },
-  token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token accepted besides basic auth; when set, credentials are required" },
+  user: { short: "u", env: ["MA_USER"], value: "NAME", default: "", help: "basic-auth user; when set, every route but GET / and /_health needs credentials" },
+  password: { short: "w", env: ["MA_PASSWORD"], value: "SECRET", default: "", help: "basic-auth password (needs --user)" },
+  token: { env: ["MA_TOKEN"], value: "SECRET", default: "", help: "bearer token that opens every route, like --user/--password" },
+  "ingest-token": { env: ["MA_INGEST_TOKEN"], value: "SECRET", default: "", help: "bearer token that opens only the POST routes (needs --token or --user)" },
+  "ingest-auth": { env: ["MA_INGEST_AUTH"], value: "required|none", default: "required", help: "none: the POST routes need no credentials; reads, DELETE and /_metrics keep theirs" },
   host: { env: ["MA_HOST"], value: "ADDRESS", default: "0.0.0.0", help: "address to listen on" },
   port: { short: "p", env: ["MA_PORT", "PORT"], value: "PORT", default: "7070", help: "port to listen on (0 picks a free one)" },
   root: { short: "r", env: ["MA_ROOT"], value: "DIR", default: "./dbs", help: "database directory, created if missing" },
@@ -67,10 +84,13 @@ export const OPTIONS = {
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
   "cache-size": { env: ["MA_CACHE_SIZE"], value: "MIB", default: "256", help: "most MiB the result cache may take on disk" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
+  "keepalive-timeout": { env: ["MA_KEEPALIVE_TIMEOUT"], value: "SECONDS", default: "30", help: "a connection silent this long between requests (or while sending one) is closed; 1 to 255" },
+  "send-timeout": { env: ["MA_SEND_TIMEOUT"], value: "SECONDS", default: "60", help: "a download whose client reads nothing for this long is cut off; 1 to 255" },
   "max-body-size": { env: ["MA_MAX_BODY_SIZE"], value: "BYTES", default: String(10 * 1024 * 1024), help: "largest request body accepted" },
   "max-field-length": { env: ["MA_MAX_FIELD_LENGTH"], value: "CHARS", default: "8192", help: "longest text field or header value in an event" },
   "max-bulk-items": { env: ["MA_MAX_BULK_ITEMS"], value: "N", default: "100000", help: "most events in one bulk request" },
   "max-headers": { env: ["MA_MAX_HEADERS"], value: "N", default: "64", help: "most headers in one event" },
+  "max-new-shards": { env: ["MA_MAX_NEW_SHARDS"], value: "N", default: "1000", help: "most month shards (one a website and month) one write request may create" },
   "log-level": { env: ["MA_LOG_LEVEL"], value: "LEVEL", default: "info", help: "debug, info (a line per request), warn or error" },
   "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
@@ -85,7 +105,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
-      args: argv,
+      args: attachNegativeValues(argv),
       strict: true,
       allowPositionals: true,
       options: {
@@ -124,7 +144,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     const raw = get(name).trim();
     const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
     if (!(value >= min && value <= max)) {
-      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${raw}" is not a whole number from ${min} to ${max}.`);
+      const wanted = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+      throw new ConfigError(`--${name} (or ${OPTIONS[name].env.join("/")}): "${raw}" is not a whole number ${wanted}.`);
     }
     return value;
   };
@@ -145,6 +166,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     user: text("user"),
     password: text("password"),
     token: text("token"),
+    ingestToken: text("ingest-token"),
+    ingestAuth: choice("ingest-auth", ["required", "none"] as const),
     host: text("host", true),
     port: integer("port", 0, 65_535),
     root: text("root", true),
@@ -160,10 +183,16 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       maxFieldLength: integer("max-field-length", 16),
       maxBulkItems: integer("max-bulk-items", 1),
       maxHeaders: integer("max-headers", 0),
+      maxNewShards: integer("max-new-shards", 1),
+    },
+    timeouts: {
+      keepaliveSeconds: integer("keepalive-timeout", 1, 255),
+      sendSeconds: integer("send-timeout", 1, 255),
     },
     logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
     logFormat: choice("log-format", ["text", "json"] as const),
   };
+  checkCredentials(config);
   switch (name as (typeof COMMANDS)[number]) {
     case "backup":
       return { name: "backup", config, destination: rest[0]! };
@@ -174,6 +203,46 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     case "serve":
       return { name: "serve", config };
   }
+}
+
+/** Settings that each look valid but together would leave a route open, or closed to everyone, without saying so. */
+function checkCredentials({ user, password, token, ingestToken, ingestAuth }: Config): void {
+  if (password !== "" && user === "") {
+    throw new ConfigError("--password (or MA_PASSWORD) is set but --user (or MA_USER) is not: basic auth needs both, and without a user every route would be open.");
+  }
+  if (ingestToken !== "" && user === "" && token === "") {
+    throw new ConfigError(
+      "--ingest-token (or MA_INGEST_TOKEN) opens only the POST routes; also set --token or --user/--password, which open the reads, DELETE and /_metrics.",
+    );
+  }
+  if (ingestToken !== "" && ingestAuth === "none") {
+    throw new ConfigError("--ingest-token and --ingest-auth none contradict each other: the POST routes either take a token or need none. Choose one.");
+  }
+}
+
+/**
+ * `--port -5` would make the flag parser take `-5` for a flag and answer its
+ * own riddle; given as `--port=-5`, the value reaches our checks, which say
+ * what the flag takes.
+ */
+function attachNegativeValues(argv: string[]): string[] {
+  const names = new Map<string, string>();
+  for (const [name, option] of Object.entries(OPTIONS) as [string, Option][]) {
+    names.set(`--${name}`, name);
+    if (option.short) names.set(`-${option.short}`, name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = names.get(argv[i]!);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && /^-\d/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]!);
+    }
+  }
+  return out;
 }
 
 function helpText(): string {

@@ -50,7 +50,8 @@ export async function getJson<T>(path: string, params: URLSearchParams | undefin
   if (response.ok) return body as T;
   const code = body.code ?? "";
   const message = body.message ?? `The service answered ${response.status}.`;
-  if (response.status === 401) throw new ApiError("credentials", message, 401, code);
+  // 403: a token that opens less than reads (the ingest token).
+  if (response.status === 401 || response.status === 403) throw new ApiError("credentials", message, response.status, code);
   if (code === "InvalidDatabaseName") throw new ApiError("unknown-website", message, response.status, code);
   throw new ApiError("answer", message, response.status, code);
 }

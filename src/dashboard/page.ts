@@ -82,7 +82,7 @@ export class Page {
     switch (error.kind) {
       case "credentials":
         if (this.auth.kinds.includes("bearer")) {
-          const refused = token.get() !== null;
+          const refused = token.get() !== null ? error.message : undefined;
           token.clear();
           state = this.tokenState(refused);
         } else state = signInWithBrowser(true);
@@ -107,13 +107,14 @@ export class Page {
   /** The sign-in state when no request could succeed yet. */
   signIn(): void {
     const main = this.main("sign-in");
-    replace(main, this.auth.kinds.includes("bearer") ? this.tokenState(false) : signInWithBrowser(false));
+    replace(main, this.auth.kinds.includes("bearer") ? this.tokenState(undefined) : signInWithBrowser(false));
     main.dataset.status = "sign-in";
     main.setAttribute("aria-busy", "false");
     main.querySelector<HTMLInputElement>("input")?.focus();
   }
 
-  private tokenState(refused: boolean): HTMLElement {
+  /** `refused`: why the service refused the last token, if it did. */
+  private tokenState(refused: string | undefined): HTMLElement {
     return tokenForm(refused, (value) => {
       token.set(value);
       this.route();

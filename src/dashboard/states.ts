@@ -75,11 +75,11 @@ export function signInWithBrowser(refused: boolean): HTMLElement {
 }
 
 /** Bearer auth: a token typed once, kept in this tab's session storage only. */
-export function tokenForm(refused: boolean, submit: (token: string) => void): HTMLElement {
+export function tokenForm(refused: string | undefined, submit: (token: string) => void): HTMLElement {
   const input = h("input", { id: "token", name: "token", type: "password", autocomplete: "current-password", required: true, spellcheck: "false" });
   return message(
-    refused ? "Wrong token" : "Sign-in needed",
-    h("p", {}, refused ? "The service refused that token. Check it and try again." : "This service needs an access token (its --token) to show its numbers."),
+    refused !== undefined ? "Wrong token" : "Sign-in needed",
+    h("p", {}, refused !== undefined ? `The service refused that token: ${refused}` : "This service needs an access token (its --token) to show its numbers."),
     h(
       "form",
       {

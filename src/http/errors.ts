@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { AppError } from "../errors";
 import type { Logger } from "../observe/log";
+import { jsonResponse, noteAnswerBytes } from "./answer";
 import { pathOf } from "./website-param";
 
 /**
@@ -23,7 +24,9 @@ export function errorResponses(log: Logger) {
       }
       // Read by the request log and metrics after the answer is sent.
       set.status = answer.status;
-      return Response.json({ code: answer.code, message: answer.message }, { status: answer.status, headers: answer.headers });
+      const body = JSON.stringify({ code: answer.code, message: answer.message });
+      noteAnswerBytes(request, Buffer.byteLength(body));
+      return jsonResponse(body, answer.status, answer.headers);
     });
 }
 

@@ -1,6 +1,13 @@
+import { version } from "../../package.json";
+import { processSamples } from "./process-metrics";
+
 const PREFIX = "micro_analytics_";
-/** Upper bounds of the latency histogram, in seconds. */
-const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/**
+ * Upper bounds of the latency histogram, in seconds: from a millisecond (an
+ * ingest) to ten minutes, as a first query over years builds its month
+ * summaries for minutes.
+ */
+const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 
 /** A reading taken from elsewhere (the pool, the disk) when metrics are scraped. */
 export interface Sample {
@@ -16,7 +23,7 @@ interface Histogram {
   count: number;
 }
 
-/** Counters kept by the service itself, rendered in the Prometheus text format. */
+/** Counters kept by the service itself, rendered in the Prometheus text format with the process' own metrics. */
 export class Metrics {
   private readonly requests = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
@@ -26,9 +33,9 @@ export class Metrics {
   observeRequest(route: string, method: string, status: number, seconds: number): void {
     const key = `route="${route}",method="${method}",status="${status}"`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
-    const label = `route="${route}"`;
-    let histogram = this.latency.get(label);
-    if (!histogram) this.latency.set(label, (histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
+    const labels = `route="${route}",method="${method}"`;
+    let histogram = this.latency.get(labels);
+    if (!histogram) this.latency.set(labels, (histogram = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < BUCKETS.length; i++) if (seconds <= BUCKETS[i]!) histogram.buckets[i]!++;
     histogram.sum += seconds;
     histogram.count++;
@@ -40,28 +47,39 @@ export class Metrics {
 
   render(samples: Sample[]): string {
     const lines: string[] = [];
-    const head = (name: string, help: string, type: string) => lines.push(`# HELP ${PREFIX}${name} ${help}`, `# TYPE ${PREFIX}${name} ${type}`);
+    const head = (name: string, help: string, type: string) => lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
-    head("http_requests_total", "HTTP requests answered, by route pattern, method and status.", "counter");
+    head(`${PREFIX}build_info`, "The running build: always 1, its versions in the labels.", "gauge");
+    lines.push(`${PREFIX}build_info{version="${version}",bun_version="${Bun.version}"} 1`);
+
+    head(`${PREFIX}http_requests_total`, "HTTP requests answered, by route pattern, method and status.", "counter");
     for (const [labels, count] of this.requests) lines.push(`${PREFIX}http_requests_total{${labels}} ${count}`);
 
-    head("http_request_duration_seconds", "Time from request to answer, by route pattern.", "histogram");
-    for (const [label, h] of this.latency) {
-      BUCKETS.forEach((bound, i) => lines.push(`${PREFIX}http_request_duration_seconds_bucket{${label},le="${bound}"} ${h.buckets[i]}`));
+    head(`${PREFIX}http_request_duration_seconds`, "Time from request to answer (to its last byte, for a streamed one), by route pattern and method.", "histogram");
+    for (const [labels, h] of this.latency) {
+      BUCKETS.forEach((bound, i) => lines.push(`${PREFIX}http_request_duration_seconds_bucket{${labels},le="${bound}"} ${h.buckets[i]}`));
       lines.push(
-        `${PREFIX}http_request_duration_seconds_bucket{${label},le="+Inf"} ${h.count}`,
-        `${PREFIX}http_request_duration_seconds_sum{${label}} ${h.sum}`,
-        `${PREFIX}http_request_duration_seconds_count{${label}} ${h.count}`,
+        `${PREFIX}http_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`,
+        `${PREFIX}http_request_duration_seconds_sum{${labels}} ${h.sum}`,
+        `${PREFIX}http_request_duration_seconds_count{${labels}} ${h.count}`,
       );
     }
 
-    head("events_ingested_total", "Events stored and acknowledged.", "counter");
+    head(`${PREFIX}events_ingested_total`, "Events stored and acknowledged.", "counter");
     lines.push(`${PREFIX}events_ingested_total ${this.ingested}`);
 
     for (const sample of samples) {
-      head(sample.name, sample.help, sample.type);
+      head(`${PREFIX}${sample.name}`, sample.help, sample.type);
       lines.push(`${PREFIX}${sample.name} ${sample.value}`);
+    }
+    for (const sample of processSamples()) {
+      head(sample.name, sample.help, sample.type);
+      lines.push(`${sample.name} ${formatValue(sample.value)}`);
     }
     return lines.join("\n") + "\n";
   }
+}
+
+function formatValue(value: number): string {
+  return value === Infinity ? "+Inf" : String(value);
 }

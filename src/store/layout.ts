@@ -16,6 +16,11 @@ export function shardPath(root: string, website: string, month: string): string 
   return join(root, website, month, SHARD_FILE);
 }
 
+/** Whether `name` is a month directory's: `YYYY-MM`. */
+export function isMonthName(name: string): boolean {
+  return MONTH_DIR.test(name);
+}
+
 export function isDirectory(path: string): boolean {
   return existsSync(path) && statSync(path).isDirectory();
 }

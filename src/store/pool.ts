@@ -1,5 +1,6 @@
 import type { SyncMode } from "./schema";
 import { Shard } from "./shard";
+import { SLICE_MS } from "./turns";
 
 interface Entry {
   shard: Shard;
@@ -46,6 +47,11 @@ export class ShardPool {
     return { open: this.entries.size, ...this.counts };
   }
 
+  /** Whether the shard at `path` is open here. */
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
   acquire(path: string, create: boolean): Shard {
     const now = Date.now();
     const entry = this.entries.get(path);
@@ -75,11 +81,21 @@ export class ShardPool {
     for (const [path, entry] of this.entries) this.close(path, entry);
   }
 
+  /**
+   * Closing a shard checkpoints its WAL (an fsync or two): a thousand shards
+   * gone idle together would hold the event loop for seconds, so past a
+   * slice the sweep goes on in the next turn.
+   */
   private closeIdle(): void {
     const cutoff = Date.now() - this.options.idleMs;
+    const started = performance.now();
     for (const [path, entry] of this.entries) {
       // Least recently used first: the first one still fresh ends the sweep.
-      if (entry.lastUsed > cutoff) break;
+      if (entry.lastUsed > cutoff) return;
+      if (performance.now() - started >= SLICE_MS) {
+        setImmediate(() => this.closeIdle());
+        return;
+      }
       this.counts.idleCloses++;
       this.close(path, entry);
     }

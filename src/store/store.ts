@@ -1,13 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
-import { diskUsage, isDirectory, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
+import { diskUsage, isDirectory, isMonthName, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
 import type { PoolStats, ShardPool } from "./pool";
 import type { Shard } from "./shard";
 import type { TimeRange, Visit } from "./visit";
 import { ShardFault } from "./shard-source";
+import { isWebsiteName } from "./website";
 import { ShardWriter } from "./writer";
 
 /** What became of one shard's part of a write. */
@@ -34,6 +35,7 @@ export class Store {
     readonly root: string,
     private readonly pool: ShardPool,
   ) {
+    if (existsSync(root) && !statSync(root).isDirectory()) throw new Error("it exists and is not a directory");
     mkdirSync(root, { recursive: true });
     this.checkpointer = new Checkpointer();
     this.writer = new ShardWriter(pool, this.checkpointer);
@@ -43,18 +45,38 @@ export class Store {
     return isDirectory(websiteDir(this.root, website));
   }
 
+  /** How many of the month shards that `visits` fall in do not exist yet: what storing them would create. */
+  newShards(website: string, visits: readonly { time: number }[]): number {
+    let count = 0;
+    for (const month of new Set(visits.map((visit) => monthOf(visit.time)))) {
+      if (!this.exists(shardPath(this.root, website, month))) count++;
+    }
+    return count;
+  }
+
   /**
-   * Writes visits to their month shards and settles once every shard has
-   * committed or failed. Within a shard it is all or nothing.
+   * Writes each website's visits to their month shards, and settles once
+   * every shard has committed or failed. Within a shard it is all or nothing.
+   *
+   * A shard that is not open costs a file to open and fsyncs to start its
+   * WAL (and a new one a directory and more fsyncs): milliseconds, tens of
+   * them on a busy disk, where a row costs a microsecond. So rows for open
+   * shards are queued at once, and the other shards are written one after
+   * another, each in a turn of the event loop of its own (see ShardWriter):
+   * a request that creates hundreds of months never holds up the others,
+   * nor queues hundreds of slow commits ahead of theirs, for more than one.
    */
-  append(website: string, visits: Visit[]): Promise<ShardOutcome[]> {
-    const writes = Array.from(groupByMonth(visits), ([month, rows]) =>
-      this.writer.write(shardPath(this.root, website, month), rows).then(
-        (): ShardOutcome => ({ website, month, events: rows.length }),
-        (error: unknown): ShardOutcome => ({ website, month, events: rows.length, error }),
-      ),
-    );
-    return Promise.all(writes);
+  async append(groups: Iterable<readonly [website: string, visits: Visit[]]>): Promise<ShardOutcome[]> {
+    const outcomes: Promise<ShardOutcome>[] = [];
+    const slow: [string, string, Visit[]][] = [];
+    for (const [website, visits] of groups) {
+      for (const [month, rows] of groupByMonth(visits)) {
+        if (this.pool.has(shardPath(this.root, website, month))) outcomes.push(this.write(website, month, rows));
+        else slow.push([website, month, rows]);
+      }
+    }
+    for (const [website, month, rows] of slow) outcomes.push(Promise.resolve(await this.write(website, month, rows)));
+    return Promise.all(outcomes);
   }
 
   /**
@@ -78,44 +100,63 @@ export class Store {
     }
   }
 
-  /** Removes the website's whole directory; false when there was none. */
+  /**
+   * Removes the website's months and its directory; false when there was
+   * none. A website directory that is a link (see `removeTree`) loses its
+   * months and the link.
+   */
   deleteWebsite(website: string): boolean {
     const dir = websiteDir(this.root, website);
     if (!isDirectory(dir)) return false;
     this.pool.closeUnder(dir + sep);
-    this.remove(dir);
+    removeTree(dir, isWebsiteEntry);
     return true;
   }
 
-  /** Deletes every month shard older than `month` (YYYY-MM); answers how many. */
-  dropMonthsBefore(month: string): number {
-    const expired = listShards(this.root).filter((shard) => shard.month < month);
-    for (const shard of expired) {
+  /**
+   * Deletes every month shard older than `month` (YYYY-MM). A month that
+   * cannot be deleted is kept, and named in `failed`, so one bad directory
+   * never stops the others (nor start-up).
+   */
+  dropMonthsBefore(month: string): { dropped: number; failed: { path: string; error: unknown }[] } {
+    const failed: { path: string; error: unknown }[] = [];
+    let dropped = 0;
+    for (const shard of listShards(this.root).filter((shard) => shard.month < month)) {
       const dir = dirname(shard.path);
-      this.pool.closeUnder(dir + sep);
-      this.remove(dir);
+      try {
+        this.pool.closeUnder(dir + sep);
+        removeTree(dir, isMonthEntry);
+        dropped++;
+      } catch (error) {
+        failed.push({ path: dir, error });
+      }
     }
-    return expired.length;
-  }
-
-  /** Deletes what a process that died mid-delete left behind; only once the root is ours (see lock.ts). */
-  removeLeftovers(): void {
-    for (const name of readdirSync(this.root)) {
-      if (name.startsWith(DELETING)) rmSync(join(this.root, name), { recursive: true, force: true });
-    }
+    return { dropped, failed };
   }
 
   /**
-   * Takes `dir` out of the tree in one step, then deletes it. The query
-   * worker may be opening a summary or a shard under it at that moment:
-   * SQLite makes the files it opens, which would leave a stray file behind,
-   * or keep a directory being deleted from going. After the rename, the old
-   * paths lead nowhere.
+   * Deletes what a process that died mid-delete left behind, in the root
+   * (websites) and in each website (months); only once the root is ours (see lock.ts).
    */
-  private remove(dir: string): void {
-    const doomed = join(this.root, DELETING + randomUUID());
-    renameSync(dir, doomed);
-    rmSync(doomed, { recursive: true, force: true });
+  removeLeftovers(): void {
+    for (const name of readdirSync(this.root)) {
+      const path = join(this.root, name);
+      if (name.startsWith(DELETING)) finishRemoval(path, isWebsiteEntry);
+      else if (isWebsiteName(name) && isDirectory(path)) {
+        for (const month of readableEntries(path)) {
+          if (month.startsWith(DELETING)) finishRemoval(join(path, month), isMonthEntry);
+        }
+      }
+    }
+  }
+
+  private write(website: string, month: string, rows: Visit[]): Promise<ShardOutcome> {
+    const outcome = (error?: unknown): ShardOutcome => ({ website, month, events: rows.length, error });
+    return this.writer.write(shardPath(this.root, website, month), rows).then(() => outcome(), outcome);
+  }
+
+  private exists(path: string): boolean {
+    return this.pool.has(path) || existsSync(path);
   }
 
   poolStats(): PoolStats {
@@ -132,6 +173,62 @@ export class Store {
     this.writer.flush();
     this.checkpointer.close();
     this.pool.closeAll();
+  }
+}
+
+/** What the service makes in a website directory: its months, and months being deleted. */
+function isWebsiteEntry(name: string): boolean {
+  return isMonthName(name) || name.startsWith(DELETING);
+}
+
+/** What the service makes in a month directory: the shard, its summary, and their journals. */
+function isMonthEntry(name: string): boolean {
+  return /^(analytics|summary)\.db(-wal|-shm|-journal)?$/.test(name);
+}
+
+/**
+ * Takes `dir` out of the tree in one step, then deletes it. The query
+ * worker may be opening a summary or a shard under it at that moment:
+ * SQLite makes the files it opens, which would leave a stray file behind,
+ * or keep a directory being deleted from going. After the step, the old
+ * paths lead nowhere.
+ *
+ * The step is a rename to `.deleting-<uuid>` beside `dir`, in its own
+ * parent, so it never crosses a file system: a website directory may be a
+ * link to another disk, and its months live there.
+ */
+function removeTree(dir: string, owns: (name: string) => boolean): void {
+  const doomed = join(dirname(dir), DELETING + randomUUID());
+  renameSync(dir, doomed);
+  finishRemoval(doomed, owns);
+}
+
+/**
+ * A directory is deleted whole. A link (the rename moved the link, not what
+ * it leads to) has the entries it leads to that the service made deleted,
+ * then goes itself: the directory it points at is the operator's (a mount
+ * point, with its lost+found) and is left, with anything else in it.
+ */
+function finishRemoval(doomed: string, owns: (name: string) => boolean): void {
+  if (!lstatSync(doomed).isSymbolicLink()) return rmSync(doomed, { recursive: true, force: true });
+  if (isDirectory(doomed)) {
+    for (const name of readdirSync(doomed)) {
+      if (owns(name)) rmSync(join(doomed, name), { recursive: true, force: true });
+    }
+  }
+  unlinkSync(doomed);
+}
+
+/**
+ * A website directory's entries; none when it cannot be read (another
+ * user's, mode 0700): nothing could be removed from it either, and one such
+ * directory must not stop the service from starting.
+ */
+function readableEntries(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Checkpointer } from "./checkpointer";
 import type { ShardPool } from "./pool";
+import { nextTurn, SLICE_MS } from "./turns";
 import type { Visit } from "./visit";
 
 interface Batch {
@@ -14,12 +15,18 @@ interface Batch {
  * together, in one transaction: one fsync-worthy commit for many requests.
  * A lone request waits for no timer, only for its own turn to end.
  *
+ * Shards are committed one after another, oldest batch first. A commit is
+ * cheap when the shard is open, but one that must open it (and start its
+ * WAL) costs fsyncs, so after a slice of such work the rest waits for the
+ * next turn and other requests are answered in between; rows that arrive
+ * meanwhile for a shard still waiting join its batch.
+ *
  * Every caller learns the outcome of the transaction that holds its rows, so
  * a request is acknowledged only once its rows are committed.
  */
 export class ShardWriter {
-  private pending = new Map<string, Batch>();
-  private scheduled = false;
+  private readonly queue = new Map<string, Batch>();
+  private draining = false;
 
   constructor(
     private readonly pool: ShardPool,
@@ -27,32 +34,48 @@ export class ShardWriter {
   ) {}
 
   write(path: string, rows: Visit[]): Promise<void> {
-    let batch = this.pending.get(path);
+    let batch = this.queue.get(path);
     if (!batch) {
       batch = { parts: [], done: Promise.withResolvers<void>() };
-      this.pending.set(path, batch);
+      this.queue.set(path, batch);
     }
     batch.parts.push(rows);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+    if (!this.draining) {
+      this.draining = true;
+      setImmediate(() => void this.drain());
     }
     return batch.done.promise;
   }
 
-  /** Commits everything queued; also called on shutdown, before the pool closes. */
+  /** Commits everything queued, at once; on shutdown, before the pool closes. */
   flush(): void {
-    const batches = this.pending;
-    this.pending = new Map();
-    this.scheduled = false;
-    for (const [path, { parts, done }] of batches) {
-      try {
-        this.pool.acquire(path, true).insert(parts);
-        this.checkpointer.written(path);
-        done.resolve();
-      } catch (error) {
-        done.reject(error);
+    while (this.commitNext());
+  }
+
+  private async drain(): Promise<void> {
+    let sliceStart = performance.now();
+    while (this.commitNext()) {
+      if (performance.now() - sliceStart >= SLICE_MS) {
+        await nextTurn();
+        sliceStart = performance.now();
       }
     }
+    this.draining = false;
+  }
+
+  /** Commits the oldest batch; false when none is queued. */
+  private commitNext(): boolean {
+    const next = this.queue.entries().next();
+    if (next.done) return false;
+    const [path, { parts, done }] = next.value;
+    this.queue.delete(path);
+    try {
+      this.pool.acquire(path, true).insert(parts);
+      this.checkpointer.written(path);
+      done.resolve();
+    } catch (error) {
+      done.reject(error);
+    }
+    return true;
   }
 }

@@ -412,12 +412,13 @@ describe("credentials", () => {
   const USER = "ann";
   const PASSWORD = "s3cret";
   const TOKEN = "t0ken-for-tests";
+  const INGEST_TOKEN = "ingest-t0ken-for-tests";
   let basicServer: TestServer;
   let tokenServer: TestServer;
   beforeAll(async () => {
     [basicServer, tokenServer] = await Promise.all([
       startServer({ args: ["--user", USER, "--password", PASSWORD] }),
-      startServer({ args: ["--token", TOKEN] }),
+      startServer({ args: ["--token", TOKEN, "--ingest-token", INGEST_TOKEN] }),
     ]);
     const list = dataSet().slice(0, 200);
     const basicHeader = { authorization: `Basic ${btoa(`${USER}:${PASSWORD}`)}` };
@@ -452,6 +453,12 @@ describe("credentials", () => {
     await page.fill("#token", "wrong");
     await page.click("main button[type=submit]");
     await waitFor("the refusal", async () => (await page.textContent("main h2")) === "Wrong token");
+    expect(await shownNumbers(page)).toBe(0);
+
+    // The ingest token opens the POST routes only: the page says so.
+    await page.fill("#token", INGEST_TOKEN);
+    await page.click("main button[type=submit]");
+    await waitFor("the ingest token refused", async () => (await page.textContent("main p"))?.includes("This is the ingest token"));
     expect(await shownNumbers(page)).toBe(0);
 
     const sent: { url: string; authorization?: string }[] = [];

@@ -180,8 +180,8 @@ describe("GET /_metrics", () => {
     expect(sample(text, "micro_analytics_events_ingested_total")).toBe(6);
   });
 
-  test("a latency histogram per route: cumulative buckets, +Inf equal to _count, a positive _sum", () => {
-    const route = 'route="/:website/bulk"';
+  test("a latency histogram per route and method: cumulative buckets, +Inf equal to _count, a positive _sum", () => {
+    const route = 'route="/:website/bulk",method="POST"';
     const buckets = samples(text, "micro_analytics_http_request_duration_seconds_bucket").filter((s) => s.labels.startsWith(`${route},`));
     expect(buckets.length).toBeGreaterThan(1);
     const bounds = buckets.map((b) => /le="([^"]+)"/.exec(b.labels)![1]!);
@@ -195,7 +195,7 @@ describe("GET /_metrics", () => {
     expect(sample(text, `micro_analytics_http_request_duration_seconds_sum{${route}}`)).toBeGreaterThan(0);
     expect(text).toMatch(/^# TYPE micro_analytics_http_request_duration_seconds histogram$/m);
 
-    const countRoute = 'route="/:website/count"';
+    const countRoute = 'route="/:website/count",method="GET"';
     expect(sample(text, `micro_analytics_http_request_duration_seconds_bucket{${countRoute},le="+Inf"}`)).toBe(2);
     expect(sample(text, `micro_analytics_http_request_duration_seconds_count{${countRoute}}`)).toBe(2);
   });
@@ -275,8 +275,8 @@ describe("GET /_metrics with auth on (--user u --password p --token t)", () => {
 // The request log.
 // ---------------------------------------------------------------------------
 
-/** `POST /site 200 1.2ms`, at the end of a text line or as a JSON line's msg. */
-const REQUEST_LINE = /(GET|POST|PUT|PATCH|DELETE|OPTIONS) (\/\S*) (\d{3}) (\d+(?:\.\d+)?)ms$/;
+/** `POST /site 200 1.2ms`, in a text line (before its bytes= and client= fields) or as a JSON line's msg. */
+const REQUEST_LINE = /(GET|POST|PUT|PATCH|DELETE|OPTIONS) (\/\S*) (\d{3}) (\d+(?:\.\d+)?)ms(?: |$)/;
 
 describe("the request log, as text (the default)", () => {
   let server: TestServer;
@@ -356,7 +356,7 @@ describe("the request log with --log-format json", () => {
     for (const entry of parsed) {
       expect(entry).toEqual(expect.objectContaining({ time: expect.any(String), level: expect.any(String), msg: expect.any(String) }));
       expect(Number.isNaN(Date.parse(entry.time))).toBe(false);
-      expect(["debug", "info", "warn", "error"]).toContain(entry.level);
+      expect(["debug", "info", "notice", "warn", "error"]).toContain(entry.level);
     }
     expect(parsed.some((entry) => /listening on/.test(entry.msg))).toBe(true);
     const requests = parsed.filter((entry) => REQUEST_LINE.test(entry.msg ?? ""));

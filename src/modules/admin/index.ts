@@ -42,7 +42,6 @@ export function adminRoutes(store: Store, metrics: Metrics, engine: QueryEngine)
         { name: "cache_misses_total", help: "Answers computed from the shards.", type: "counter", value: cache.misses },
         { name: "cache_bytes", help: "Bytes of the result cache on disk.", type: "gauge", value: cache.bytes },
         { name: "disk_bytes", help: "Bytes of files under the root (read at most every 30 s).", type: "gauge", value: diskBytes() },
-        { name: "resident_memory_bytes", help: "Resident memory of the process.", type: "gauge", value: process.memoryUsage.rss() },
       ]);
     })
     .delete("/:website", async ({ params, request }) => {

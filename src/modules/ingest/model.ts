@@ -15,7 +15,7 @@ export interface IncomingEvent extends Visit {
 
 /** What an event must keep to, fixed per request: its times and the configured limits. */
 export interface EventRules {
-  /** When the request is handled: the time of events that give none. */
+  /** When the request is handled: the time of events that give none, and a day before the latest time accepted. */
   now: UnixSeconds;
   /** The oldest time that may be stored (retention); 0 when all are kept. */
   oldest: UnixSeconds;
@@ -27,6 +27,9 @@ export interface EventRules {
 export interface AddressedEvent extends IncomingEvent {
   website: string;
 }
+
+/** How far ahead of the service's clock an event may be: a client's clock a little fast, a zone mistaken for UTC. */
+export const MAX_AHEAD_SECONDS = 86_400;
 
 const TEXT_FIELDS = ["event", "path", "ip", "platform", "refererDomain", "countryCode"] as const;
 
@@ -75,6 +78,12 @@ function parseEvent(raw: unknown, at: string, rules: EventRules): IncomingEvent 
     userAgent: "",
     referer: "",
   };
+  if (event.time > rules.now + MAX_AHEAD_SECONDS) {
+    throw new AppError(
+      "InvalidTimeFormat",
+      `${at}time: ${JSON.stringify(raw.time)} is more than a day ahead of the service's clock (${formatTime(rules.now)}); an event's time may be at most 24 hours in the future.`,
+    );
+  }
   if (event.time < rules.oldest) {
     throw invalid(`${at}time`, `${JSON.stringify(raw.time)} is older than this service keeps (--retention-months); nothing before ${formatTime(rules.oldest)} is stored`);
   }

@@ -12,10 +12,23 @@ export interface IngestService {
   insertAddressed(events: AddressedEvent[]): Promise<number>;
 }
 
-export function createIngestService(store: Store, enrich: Enricher, metrics: Metrics, log: Logger): IngestService {
-  const insertGroups = async (groups: Iterable<[string, IncomingEvent[]]>): Promise<number> => {
-    const writes = Array.from(groups, ([website, events]) => store.append(website, events.map(enrich)));
-    const outcomes = (await Promise.all(writes)).flat();
+/**
+ * `maxNewShards` (--max-new-shards) bounds the month shards one request may
+ * create: each costs a file and fsyncs, where an event costs a row, so a
+ * small request spread over thousands of months would cost the service
+ * thousands of times more than its size. It is checked before anything is
+ * stored.
+ */
+export function createIngestService(store: Store, enrich: Enricher, metrics: Metrics, log: Logger, maxNewShards: number): IngestService {
+  const insertGroups = async (groups: [string, IncomingEvent[]][]): Promise<number> => {
+    const created = groups.reduce((sum, [website, events]) => sum + store.newShards(website, events), 0);
+    if (created > maxNewShards) {
+      throw new AppError(
+        "LimitExceeded",
+        `list: these events would create ${created} new month shards (one for each website and month not stored yet), over the limit of ${maxNewShards} a request (--max-new-shards); send fewer months or websites in one request.`,
+      );
+    }
+    const outcomes = await store.append(groups.map(([website, events]) => [website, events.map(enrich)] as const));
     const stored = outcomes.filter((outcome) => outcome.error === undefined);
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
     const inserted = count(stored);
@@ -31,7 +44,7 @@ export function createIngestService(store: Store, enrich: Enricher, metrics: Met
 
   return {
     insert: (website, events) => insertGroups([[website, events]]),
-    insertAddressed: (events) => insertGroups(Map.groupBy(events, (event) => event.website)),
+    insertAddressed: (events) => insertGroups(Array.from(Map.groupBy(events, (event) => event.website))),
   };
 }
 

@@ -1,4 +1,6 @@
 import { AppError } from "../../errors";
+import { textResponse } from "../../http/answer";
+import type { StreamWatcher } from "../../http/connection";
 import type { Store } from "../../store/store";
 import type { TimeRange } from "../../store/visit";
 import { MAX_TIME } from "../../time";
@@ -62,7 +64,7 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
  * not grow with the answer. With a limit it is one page, and a cursor to the
  * next (`"next"` in JSON, and the `X-Next-Cursor` header) when more remain.
  */
-export function exportVisits(store: Store, website: string, range: TimeRange, options: ExportOptions): Response {
+export function exportVisits(store: Store, website: string, range: TimeRange, options: ExportOptions, watcher?: StreamWatcher): Response {
   const reader = new RowReader(store, website, range, pageSql(options.format), options.after);
   const format = FORMATS[options.format];
   const headers: Record<string, string> = { "content-type": CONTENT_TYPES[options.format] };
@@ -71,7 +73,7 @@ export function exportVisits(store: Store, website: string, range: TimeRange, op
     const rows = reader.read(options.limit);
     const next = reader.hasMore() ? encodeCursor(reader.position()) : undefined;
     if (next) headers["x-next-cursor"] = next;
-    return new Response(format.head + format.rows(rows, true) + format.tail(next), { headers });
+    return textResponse(format.head + format.rows(rows, true) + format.tail(next), headers);
   }
 
   // Once the first bytes are sent the status cannot change: a damaged shard
@@ -86,20 +88,29 @@ export function exportVisits(store: Store, website: string, range: TimeRange, op
     type: "direct",
     async pull(controller) {
       let gone = false;
-      // `write` answers 0 bytes written once the client has gone away.
+      let bytes = 0;
+      // `write` answers 0 once the client has gone away, or was cut off for reading nothing.
       const send = async (text: string) => {
-        if (text !== "" && !gone) gone = (await controller.write(text)) === 0;
+        if (text === "" || gone) return;
+        gone = (await controller.write(text)) === 0;
+        if (!gone) bytes += Buffer.byteLength(text);
       };
-      await send(format.head);
-      for (let first = true; !gone; first = false, rows = reader.read(CHUNK)) {
-        if (rows.length > 0) await send(format.rows(rows, first));
-        // A short read means every month is exhausted.
-        if (rows.length < CHUNK) break;
+      try {
+        await send(format.head);
+        for (let first = true; !gone; first = false, rows = reader.read(CHUNK)) {
+          if (rows.length > 0) await send(format.rows(rows, first));
+          // A short read means every month is exhausted.
+          if (rows.length < CHUNK) break;
+        }
+        await send(format.tail(undefined));
+      } finally {
+        // Before closing: a closed stream's request no longer reaches its connection.
+        watcher?.end(bytes);
       }
-      await send(format.tail(undefined));
       controller.close();
     },
   });
+  watcher?.start();
   return new Response(stream, { headers });
 }
 

@@ -1,12 +1,14 @@
+import type { Server } from "bun";
 import { Elysia } from "elysia";
+import type { ConnectionTimeouts } from "../../config/config";
 import { AppError } from "../../errors";
+import { jsonResponse } from "../../http/answer";
+import { watchStream, withoutIdleTimeout } from "../../http/connection";
 import { websiteParam } from "../../http/website-param";
 import type { Store } from "../../store/store";
 import type { QueryEngine } from "./engine";
 import { exportVisits } from "./export";
 import { parseExport, parseInterval, parseProperty, parseRange, parseUnique } from "./model";
-
-const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
 
 /**
  * The read routes. Counts, breakdowns and series are computed by the query
@@ -14,7 +16,7 @@ const JSON_TYPE = { "content-type": "application/json;charset=utf-8" };
  * original's `cache` parameter is accepted and ignored: answers are cached
  * anyway, and never stale.
  */
-export function queryRoutes(store: Store, engine: QueryEngine) {
+export function queryRoutes(store: Store, engine: QueryEngine, timeouts: ConnectionTimeouts) {
   const knownWebsite = (segment: string | undefined, request: Request): string => {
     const website = websiteParam(segment, request);
     if (!store.hasWebsite(website)) {
@@ -22,20 +24,20 @@ export function queryRoutes(store: Store, engine: QueryEngine) {
     }
     return website;
   };
-  const json = async (body: Promise<string>) => new Response(await body, { headers: JSON_TYPE });
+  const json = async (request: Request, server: Server<unknown> | null, body: Promise<string>) =>
+    jsonResponse(await withoutIdleTimeout(request, server, timeouts, body));
 
   return new Elysia({ name: "query" })
-    // A first query over a long range builds month summaries and may take
-    // longer than the server's idle timeout, which would cut the connection.
-    .onBeforeHandle(({ request, server }) => server?.timeout(request, 0))
-    .get("/:website", ({ params, query, request }) =>
-      exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query)),
+    .get("/:website", ({ params, query, request, server }) =>
+      exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query), watchStream(request, server, timeouts)),
     )
-    .get("/:website/count", ({ params, query, request }) =>
-      json(engine.run({ kind: "count", website: knownWebsite(params.website, request), range: parseRange(query) })),
+    .get("/:website/count", ({ params, query, request, server }) =>
+      json(request, server, engine.run({ kind: "count", website: knownWebsite(params.website, request), range: parseRange(query) })),
     )
-    .get("/:website/time", ({ params, query, request }) =>
+    .get("/:website/time", ({ params, query, request, server }) =>
       json(
+        request,
+        server,
         engine.run({
           kind: "series",
           website: knownWebsite(params.website, request),
@@ -45,9 +47,11 @@ export function queryRoutes(store: Store, engine: QueryEngine) {
         }),
       ),
     )
-    .get("/:website/:property", ({ params, query, request }) => {
+    .get("/:website/:property", ({ params, query, request, server }) => {
       const website = knownWebsite(params.website, request);
       return json(
+        request,
+        server,
         engine.run({ kind: "breakdown", website, property: parseProperty(params.property), range: parseRange(query), unique: parseUnique(query) }),
       );
     });

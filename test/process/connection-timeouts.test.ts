@@ -1,0 +1,161 @@
+/**
+ * Connections time out: a keep-alive connection that made a query is closed
+ * after --keepalive-timeout like any other (a query lifts the timeout only
+ * while it computes), and a client that starts a large download and reads
+ * nothing is cut off after --send-timeout, after which the service serves
+ * others as before.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { connect, type Socket } from "node:net";
+import { writeOriginalShard, type VisitRow } from "../helpers/files";
+import { request, startServer, type TestServer } from "../helpers/server";
+import { waitFor } from "../helpers/wait";
+
+const EVENT = { time: "2015-11-24T13:00:00Z", event: "view", path: "/", ip: "10.0.0.1" };
+
+/**
+ * Bun checks idle timers about every 4 s, so a 1 s timeout closes within about
+ * 5 s. The bound leaves a loaded machine room and stays far below the 30 s
+ * the connections would otherwise stay open (Elysia's default).
+ */
+const CLOSED_WITHIN_MS = 20_000;
+
+interface KeptAlive {
+  socket: Socket;
+  /** Everything received so far. */
+  received(): string;
+  closed(): boolean;
+}
+
+/** A raw keep-alive connection that sends `paths` one after another, each once the previous answer is complete. */
+function keepAlive(url: string): KeptAlive {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  let text = "";
+  let closed = false;
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => (text += chunk));
+  socket.on("close", () => (closed = true));
+  socket.on("error", () => (closed = true));
+  return { socket, received: () => text, closed: () => closed };
+}
+
+function ask(connection: KeptAlive, url: string, path: string): void {
+  const { host } = new URL(url);
+  connection.socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+}
+
+/** The number of answers begun: one answer's body runs straight into the next one's status line. */
+function answers(text: string): number {
+  return (text.match(/HTTP\/1\.1 \d{3} /g) ?? []).length;
+}
+
+/** Whether the last answer is complete: a JSON body's end, or a chunked body's last chunk. */
+function complete(text: string): boolean {
+  return /\r\n\r\n.*([}\]]|\r\n0\r\n\r\n)$/s.test(text);
+}
+
+describe("--keepalive-timeout 1", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ args: ["--keepalive-timeout", "1"] });
+    expect((await request(`${server.url}/kept.example`, { body: EVENT })).status).toBe(200);
+  });
+  afterAll(() => server.stop());
+
+  const cases: [string, string[], RegExp][] = [
+    ["a connection that asked GET /", ["/"], /^HTTP\/1\.1 200/],
+    ["a connection that made a query", ["/kept.example/count"], /"total":1/],
+    ["a connection that made a query refused with a 400", ["/kept.example/count?start=garbage"], /^HTTP\/1\.1 400/],
+    ["a connection that made two queries and a breakdown", ["/kept.example/count", "/kept.example/events", "/kept.example/time"], /"list":\[/],
+    ["a connection that read the event list", ["/kept.example"], /"list":\[/],
+  ];
+  for (const [label, paths, expected] of cases) {
+    test(`${label} is closed by the server once idle`, async () => {
+      const connection = keepAlive(server.url);
+      try {
+        for (let i = 0; i < paths.length; i++) {
+          ask(connection, server.url, paths[i]!);
+          await waitFor(`answer ${i + 1} to ${paths[i]}`, () => answers(connection.received()) === i + 1 && complete(connection.received()));
+        }
+        expect(connection.received()).toMatch(expected);
+        expect(connection.closed()).toBe(false);
+        await waitFor("the server to close the idle connection", () => connection.closed(), CLOSED_WITHIN_MS);
+      } finally {
+        connection.socket.destroy();
+      }
+    }, CLOSED_WITHIN_MS + 10_000);
+  }
+});
+
+describe("--send-timeout 1: a download nobody reads", () => {
+  const SITE = "big.example";
+  /** Enough rows that the answer (about 30 MB) cannot all sit in socket buffers. */
+  const ROWS = 100_000;
+  let server: TestServer;
+  let fullBytes: number;
+
+  beforeAll(async () => {
+    const { tempDir } = await import("../helpers/server");
+    const root = `${tempDir()}/dbs`;
+    const base = Date.UTC(2015, 10, 1) / 1000;
+    const rows: VisitRow[] = Array.from({ length: ROWS }, (_, i) => ({
+      time: base + i,
+      event: "view",
+      path: `/articles/${i}/${"x".repeat(200)}`,
+      ip: `10.0.${(i >> 8) & 255}.${i & 255}`,
+      platform: "Linux",
+      refererDomain: "example.org",
+      countryCode: "",
+    }));
+    writeOriginalShard(root, SITE, "2015-11", rows);
+    server = await startServer({ root, args: ["--send-timeout", "1", "--keepalive-timeout", "60"] });
+    const whole = await fetch(`${server.url}/${SITE}`);
+    expect(whole.status).toBe(200);
+    fullBytes = (await whole.arrayBuffer()).byteLength;
+    expect(fullBytes).toBeGreaterThan(25_000_000);
+    // Its request line comes after the answer: let it arrive, so that no test takes it for its own.
+    await waitFor("the whole download's request line", () => server.output().includes(`GET /${SITE} 200 `));
+  }, 60_000);
+  afterAll(() => server.stop());
+
+  test("is cut off, its stream ends, and the service then serves others normally", async () => {
+    const { hostname, port, host } = new URL(server.url);
+    const start = server.output().length;
+    const socket = connect(Number(port), hostname);
+    let received = 0;
+    let closed = false;
+    socket.on("data", (chunk: Buffer) => (received += chunk.length));
+    socket.on("close", () => (closed = true));
+    socket.on("error", () => (closed = true));
+    try {
+      await new Promise<void>((resolve) => socket.once("connect", resolve));
+      // Read nothing: the kernel's buffers fill and the server cannot send more.
+      socket.pause();
+      socket.write(`GET /${SITE} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+
+      // The request log writes a streamed answer's line when its stream ends, with the bytes it sent.
+      const line = await waitFor(
+        "the stalled download's request line",
+        () => server.output().slice(start).split("\n").find((l) => l.includes(`GET /${SITE} 200 `)),
+        CLOSED_WITHIN_MS,
+      );
+      const sent = Number(/bytes=(\d+)/.exec(line)?.[1]);
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(fullBytes);
+
+      // What the kernel held reaches the client, then the connection is gone.
+      socket.resume();
+      await waitFor("the cut connection to close", () => closed, CLOSED_WITHIN_MS);
+      expect(received).toBeLessThan(fullBytes);
+    } finally {
+      socket.destroy();
+    }
+
+    const count = await request(`${server.url}/${SITE}/count`);
+    expect({ status: count.status, total: count.body.total }).toEqual({ status: 200, total: ROWS });
+    const again = await fetch(`${server.url}/${SITE}`);
+    expect(again.status).toBe(200);
+    expect((await again.arrayBuffer()).byteLength).toBe(fullBytes);
+  }, 2 * CLOSED_WITHIN_MS + 10_000);
+});
