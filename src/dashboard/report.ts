@@ -305,7 +305,8 @@ class Report {
     const get = <T>(route: string, params: URLSearchParams, section: HTMLElement, attribute = "source"): Promise<T> => {
       const path = `${base}${route}`;
       section.dataset[attribute] = `${path}?${params}`;
-      return getJson<T>(path, params, signal);
+      // An answer that comes after a newer view took over is not drawn.
+      return getJson<T>(path, params, signal).then((answer) => (signal.throwIfAborted(), answer));
     };
     // A panel whose answer is refused shows why; the states that concern the
     // whole page (credentials, an unknown website, no service) replace it.
@@ -319,7 +320,7 @@ class Report {
         problem.textContent = error.message;
         problem.hidden = false;
       } finally {
-        section.setAttribute("aria-busy", "false");
+        if (!signal.aborted) section.setAttribute("aria-busy", "false");
       }
     };
 
