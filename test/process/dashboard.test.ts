@@ -303,12 +303,13 @@ describe("the report of a website", () => {
     expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("BUTTON");
   });
 
-  test("an accessibility check (axe-core) finds nothing serious or critical, in light and dark", async () => {
+  test("an accessibility check (axe-core) finds nothing serious or critical, in light and dark (a screenshot of the dark one)", async () => {
     for (const colorScheme of ["light", "dark"] as const) {
       await page.emulateMedia({ colorScheme });
       await page.goto(`${server.url}/_dashboard/${SITE}?${RANGE}`);
       expect(await settled(page)).toBe("ready");
       expect(await seriousViolations(page), colorScheme).toEqual([]);
+      if (colorScheme === "dark") await page.screenshot({ path: join(ARTIFACTS, "dashboard-dark.png"), fullPage: true });
     }
     await page.emulateMedia({ colorScheme: "light" });
   });
