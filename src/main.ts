@@ -1,5 +1,6 @@
 import { backup } from "./commands/backup";
 import { check } from "./commands/check";
+import { printLicenses } from "./commands/licenses";
 import { migratePlatforms } from "./commands/migrate-platforms";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
@@ -12,6 +13,8 @@ async function run(command: Command): Promise<void> {
       return console.log(command.text);
     case "version":
       return console.log(version);
+    case "licenses":
+      return printLicenses();
     case "serve":
       return serve(command.config);
     case "backup":

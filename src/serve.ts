@@ -2,6 +2,7 @@ import { createApp } from "./app";
 import type { Config } from "./config/config";
 import { authIsOn, type Credentials } from "./http/auth";
 import { createLogger, type Fields } from "./observe/log";
+import { notifySystemd } from "./observe/systemd";
 import { openServices, StartupError } from "./services";
 import { version } from "../package.json";
 
@@ -58,10 +59,12 @@ export async function serve(config: Config): Promise<void> {
         "Set --user/--password or --token (MA_USER/MA_PASSWORD, MA_TOKEN); writers can then be given --ingest-token, or --ingest-auth none.",
     );
   }
+  notifySystemd(`READY=1\nSTATUS=listening on ${server.url.href}`, log);
 
   const shutdown = async (signal: string) => {
     const started = performance.now();
     log.notice(`${signal}: no new connections; answering the requests in flight`);
+    notifySystemd("STOPPING=1", log);
     const grace = setTimeout(() => {
       log.warn(`requests still in flight after ${SHUTDOWN_GRACE_MS / 1000} s; closing their connections`);
       void server.stop(true);

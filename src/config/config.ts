@@ -52,7 +52,8 @@ export type Command =
   | { name: "check"; config: Config }
   | { name: "migrate-platforms"; config: Config }
   | { name: "help"; text: string }
-  | { name: "version" };
+  | { name: "version" }
+  | { name: "licenses" };
 
 const COMMANDS = ["serve", "backup", "check", "migrate-platforms"] as const;
 
@@ -101,7 +102,7 @@ type Name = keyof typeof OPTIONS;
 
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
-  let flags: Partial<Record<Name | "help" | "version", string | boolean>>;
+  let flags: Partial<Record<Name | "help" | "version" | "licenses", string | boolean>>;
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
@@ -114,6 +115,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         ),
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
+        licenses: { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -121,6 +123,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   }
   if (flags.help) return { name: "help", text: helpText() };
   if (flags.version) return { name: "version" };
+  if (flags.licenses) return { name: "licenses" };
 
   const [name = "serve", ...rest] = positionals;
   if (!(COMMANDS as readonly string[]).includes(name)) {
@@ -266,6 +269,7 @@ function helpText(): string {
     ...rows,
     `  ${"-h, --help".padEnd(32)} show this help`,
     `  ${"-v, --version".padEnd(32)} show the version`,
+    `  ${"    --licenses".padEnd(32)} show the licences and notices of everything the program contains`,
     "",
   ].join("\n");
 }
