@@ -78,6 +78,28 @@ await scenario("µAnalytics POST /:website, --sync full, c50", "/site", single, 
 await scenario("µAnalytics POST /:website/bulk (1,000 events), c4", "/site/bulk", bulk, 4, 1000);
 await scenario("µAnalytics POST /bulk (1,000 events, 100 websites), c4", "/bulk", multiBulk, 4, 1000);
 
+// What privacy costs on the hot path: --ip-mode hash (an HMAC a new address) and --bots drop (isbot a new
+// User-Agent), beside the default, in turns A B B A so that a drift of the machine's load falls on both.
+const PRIVATE = ["--ip-mode", "hash", "--bots", "drop"];
+// More than a 10 s run sends: every request comes from an address never seen, so every HMAC is computed.
+const ADDRESSES = 2 ** 24;
+const variedSingle = JSON.stringify({ ...event(1), ip: "__IP__" });
+const privacyPairs: { name: string; plain: number; private: number }[] = [];
+for (const [name, body, addresses] of [
+  ["one visitor (every lookup memoized)", single, undefined],
+  ["a new visitor every request (no memo hit)", variedSingle, ADDRESSES],
+] as const) {
+  const rates = { plain: [] as number[], private: [] as number[] };
+  for (const variant of ["plain", "private", "private", "plain"] as const) {
+    const server = await startServer({ args: variant === "private" ? PRIVATE : [] });
+    const r = check(`${name} ${variant}`, await postLoad(`${server.url}/site`, body, { dir, seconds: SECONDS, connections: 50, addresses }));
+    rates[variant].push(r.requestsPerSecond);
+    await server.stop();
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  privacyPairs.push({ name, plain: mean(rates.plain), private: mean(rates.private) });
+}
+
 // The raw limit: the same rows straight into bun:sqlite, 1,000-row transactions.
 {
   const db = new Database(join(dir, "raw.db"), { create: true, strict: true });
@@ -136,6 +158,13 @@ for (const r of rows) {
   console.log(
     `| ${r.name} | ${Math.round(r.eventsPerSecond).toLocaleString("en")} | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssMb, 0)} | ${fmt(r.eventsPerSecond / baseline, 2)} | ${fmt(r.eventsPerSecond / raw, 2)} |`,
   );
+}
+
+console.log(`\nPOST /:website, c50, default against ${PRIVATE.join(" ")} (each the mean of two runs, in turns A B B A)\n`);
+console.log("| body | default events/s | hash + bots drop events/s | ratio |");
+console.log("|---|---:|---:|---:|");
+for (const pair of privacyPairs) {
+  console.log(`| ${pair.name} | ${Math.round(pair.plain).toLocaleString("en")} | ${Math.round(pair.private).toLocaleString("en")} | ${(pair.private / pair.plain).toFixed(2)} |`);
 }
 
 console.log(

@@ -10,11 +10,27 @@ export interface LoadResult {
   errors: number;
 }
 
-/** Runs wrk against `url`, POSTing `body` on every request, and reads its summary. */
-export async function postLoad(url: string, body: string, opts: { dir: string; seconds: number; connections: number }): Promise<LoadResult> {
+/**
+ * Runs wrk against `url`, POSTing `body` on every request, and reads its
+ * summary. With `addresses`, each request's body has its `__IP__` replaced
+ * by the next of that many addresses (10.x.y.z), so memos of addresses miss
+ * as they do with real visitors.
+ */
+export async function postLoad(url: string, body: string, opts: { dir: string; seconds: number; connections: number; addresses?: number }): Promise<LoadResult> {
   const bodyFile = join(opts.dir, `body-${Math.random().toString(36).slice(2)}.json`);
   const script = `${bodyFile}.lua`;
   writeFileSync(bodyFile, body);
+  const perRequest = opts.addresses
+    ? `local n = 0
+local template = wrk.body
+request = function()
+  n = n + 1
+  local i = n % ${opts.addresses}
+  local ip = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256)
+  return wrk.format(nil, nil, nil, (template:gsub("__IP__", ip)))
+end
+`
+    : "";
   writeFileSync(
     script,
     `local f = io.open("${bodyFile}", "rb")
@@ -22,7 +38,7 @@ wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
-`,
+${perRequest}`,
   );
   const proc = Bun.spawn(
     ["wrk", "-t1", `-c${opts.connections}`, `-d${opts.seconds}s`, "--latency", "--timeout", "10s", "-s", script, url],

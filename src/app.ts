@@ -1,15 +1,20 @@
 import { Elysia } from "elysia";
 import type { ConnectionTimeouts, Limits } from "./config/config";
+import type { AddressPolicy } from "./enrich/ip-mode";
 import { auth, type Credentials } from "./http/auth";
+import { cors } from "./http/cors";
 import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
 import { dashboardRoutes } from "./modules/dashboard";
-import { ingestRoutes } from "./modules/ingest";
+import { erasureRoutes } from "./modules/erasure";
+import { ingestRoutes, type IngestEdge } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
 import type { QueryEngine } from "./modules/query/engine";
+import { trackerRoute } from "./modules/tracker";
+import type { Privacy } from "./config/config";
 import type { Logger } from "./observe/log";
 import type { Metrics } from "./observe/metrics";
 import type { Store } from "./store/store";
@@ -25,24 +30,31 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   engine: QueryEngine;
+  privacy: Privacy;
+  addresses: AddressPolicy;
+  ingestEdge: IngestEdge;
 }
 
 /**
  * The whole HTTP surface, in order: request log and metrics, error mapping,
- * the open routes (`GET /`, `/_health`, the dashboard's page), auth, then everything else, and last
- * the 405s for known paths asked with another method.
+ * the open routes (`GET /`, `/_health`, `/_script.js`, CORS preflights, the
+ * dashboard's page), auth, then everything else, and last the 405s for known
+ * paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine } = deps;
+  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, privacy, addresses, ingestEdge } = deps;
   return new Elysia()
-    .use(observe(metrics, log))
+    .use(observe(metrics, log, privacy.ipMode === "keep"))
     .use(errorResponses(log))
     .use(hostGuard)
     .get("/", () => ({ message: "Welcome to micro-analytics!", version }))
     .use(healthRoute(store, version))
+    .use(trackerRoute())
+    .use(cors(privacy.corsOrigins))
     .use(dashboardRoutes(credentials))
     .use(auth(credentials))
-    .use(ingestRoutes(ingest, limits, retentionMonths))
+    .use(ingestRoutes(ingest, limits, retentionMonths, ingestEdge))
+    .use(erasureRoutes(store, engine, addresses, metrics, limits.maxFieldLength))
     .use(queryRoutes(store, engine, timeouts))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());

@@ -1,5 +1,7 @@
+import { anonymize } from "./commands/anonymize";
 import { backup } from "./commands/backup";
 import { check } from "./commands/check";
+import { erase } from "./commands/erase";
 import { printLicenses } from "./commands/licenses";
 import { migratePlatforms } from "./commands/migrate-platforms";
 import { ConfigError, loadConfig, type Command } from "./config/config";
@@ -25,6 +27,12 @@ async function run(command: Command): Promise<void> {
       return;
     case "migrate-platforms":
       process.exitCode = migratePlatforms(command.config.root);
+      return;
+    case "anonymize":
+      process.exitCode = anonymize(command.config, command.dryRun);
+      return;
+    case "erase":
+      process.exitCode = erase(command.config, command.address);
       return;
   }
 }

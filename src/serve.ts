@@ -51,6 +51,10 @@ export async function serve(config: Config): Promise<void> {
     sendTimeout: config.timeouts.sendSeconds,
     sync: config.sync,
     retentionMonths: config.retentionMonths,
+    ipMode: config.privacy.ipMode,
+    bots: config.privacy.bots,
+    trustProxy: config.privacy.trustProxy.map(({ address, prefix }) => `${address}/${prefix}`).join(",") || "none",
+    cors: Array.isArray(config.privacy.corsOrigins) ? config.privacy.corsOrigins.join(",") : config.privacy.corsOrigins,
     logLevel: config.logLevel,
   } satisfies Fields);
   if (!authIsOn(credentials)) {

@@ -1,8 +1,11 @@
 import type { AppDeps } from "./app";
 import type { Config } from "./config/config";
+import { createBotCheck } from "./enrich/bots";
 import { createEnricher } from "./enrich/enrich";
 import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
+import { openAddressPolicy, type AddressPolicy } from "./enrich/ip-mode";
 import { createPlatformLookup } from "./enrich/platform";
+import { proxyTrust } from "./http/client-address";
 import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
@@ -64,6 +67,25 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   }
   store.removeLeftovers();
 
+  const metrics = new Metrics();
+  let addresses: AddressPolicy;
+  try {
+    addresses = openAddressPolicy({
+      mode: config.privacy.ipMode,
+      root: config.root,
+      ipKeyFile: config.privacy.ipKeyFile,
+      onAnonymized: () => metrics.eventAnonymized(),
+      onKey: ({ path, created, warning }) => {
+        if (created) log.notice(`--ip-mode hash: made the key ${path}; back it up with the data to keep linking returning visitors after a restore`);
+        if (warning) log.warn(`--ip-key-file: ${warning}`);
+      },
+    });
+  } catch (error) {
+    store.close();
+    const flag = config.privacy.ipKeyFile === undefined ? "--ip-mode" : "--ip-key-file";
+    throw new StartupError(`${flag}: cannot have the key for --ip-mode ${config.privacy.ipMode} (${(error as Error).message}).`);
+  }
+
   let retention: Timer | undefined;
   if (config.retentionMonths > 0) {
     // A month it cannot delete is logged and tried again in an hour; never fatal, or systemd would restart it in a loop.
@@ -85,15 +107,17 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   const cacheDir = cacheDirectory(config.cacheDirectory);
   const cacheProblem = cacheDirectoryProblem(cacheDir);
   if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
-  const engine = new QueryEngine({ root: config.root, sync: config.sync, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024 }, log);
+  const engine = new QueryEngine(
+    { root: config.root, sync: config.sync, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024, countVisitors: config.privacy.ipMode !== "none" },
+    log,
+  );
   await engine.ready;
 
-  const metrics = new Metrics();
   return {
     deps: {
       version,
       store,
-      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup()), metrics, log, config.limits.maxNewShards),
+      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup(), addresses.store), metrics, log, config.limits.maxNewShards),
       credentials: {
         user: config.user,
         password: config.password,
@@ -107,6 +131,13 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       metrics,
       log,
       engine,
+      privacy: config.privacy,
+      addresses,
+      ingestEdge: {
+        trust: proxyTrust(config.privacy.trustProxy, config.privacy.proxyHeader),
+        dropBots: config.privacy.bots === "drop" ? createBotCheck() : undefined,
+        metrics,
+      },
     },
     geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
     reload() {
@@ -123,6 +154,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     },
     close() {
       clearInterval(retention);
+      addresses.close();
       engine.close();
       store.close();
     },

@@ -1,4 +1,6 @@
 import { parseArgs } from "node:util";
+import type { AddressMode } from "../enrich/ip-mode";
+import { parseProxyRanges, type ProxyRange } from "../http/client-address";
 import type { LogFormat, LogLevel } from "../observe/log";
 import type { SyncMode } from "../store/schema";
 
@@ -25,6 +27,20 @@ export interface Config {
   timeouts: ConnectionTimeouts;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  privacy: Privacy;
+}
+
+/** What is kept of a visitor, and where a request's own address and headers come from. */
+export interface Privacy {
+  ipMode: AddressMode;
+  /** The hash mode's key file; undefined: `<root>/.ip-hash-key`, made at first use. */
+  ipKeyFile: string | undefined;
+  bots: "keep" | "drop";
+  /** Peers whose forwarding header is believed; none by default. */
+  trustProxy: ProxyRange[];
+  proxyHeader: "x-forwarded-for" | "forwarded";
+  /** Origins a page may post events from: any, none (no CORS headers), or these. */
+  corsOrigins: "*" | "none" | string[];
 }
 
 /** Bounds on what one request may carry; over one, a 4xx that names it. */
@@ -51,11 +67,13 @@ export type Command =
   | { name: "backup"; config: Config; destination: string }
   | { name: "check"; config: Config }
   | { name: "migrate-platforms"; config: Config }
+  | { name: "anonymize"; config: Config; dryRun: boolean }
+  | { name: "erase"; config: Config; address: string }
   | { name: "help"; text: string }
   | { name: "version" }
   | { name: "licenses" };
 
-const COMMANDS = ["serve", "backup", "check", "migrate-platforms"] as const;
+const COMMANDS = ["serve", "backup", "check", "migrate-platforms", "anonymize", "erase"] as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -96,13 +114,19 @@ export const OPTIONS = {
   "log-format": { env: ["MA_LOG_FORMAT"], value: "FORMAT", default: "text", help: "text or json (a JSON object per line)" },
   sync: { env: ["MA_SYNC"], value: "normal|full", default: "normal", help: "full: acknowledged events also survive power loss (slower)" },
   "retention-months": { env: ["MA_RETENTION_MONTHS"], value: "N", default: "0", help: "drop month shards older than N months (0: keep all)" },
+  "ip-mode": { env: ["MA_IP_MODE"], value: "MODE", default: "keep", help: "what is stored of a visitor's address: keep (itself), hash (a keyed hash), daily (a hash whose key changes every UTC day) or none" },
+  "ip-key-file": { env: ["MA_IP_KEY_FILE"], value: "FILE", default: "", help: "the hash mode's secret key (at least 32 bytes); empty: ROOT/.ip-hash-key, made at first start" },
+  bots: { env: ["MA_BOTS"], value: "keep|drop", default: "keep", help: "drop: events whose User-Agent is a known bot, crawler or monitor are not stored" },
+  "trust-proxy": { env: ["MA_TRUST_PROXY"], value: "LIST", default: "", help: "addresses and CIDR ranges of proxies whose --proxy-header gives the client's address (comma-separated)" },
+  "proxy-header": { env: ["MA_PROXY_HEADER"], value: "HEADER", default: "x-forwarded-for", help: "the header the --trust-proxy proxies set: x-forwarded-for, or forwarded (RFC 7239)" },
+  "cors-origins": { env: ["MA_CORS_ORIGINS"], value: "*|none|LIST", default: "*", help: "origins whose pages may post events (comma-separated), * for any, none for no CORS headers" },
 } satisfies Record<string, Option>;
 
 type Name = keyof typeof OPTIONS;
 
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
-  let flags: Partial<Record<Name | "help" | "version" | "licenses", string | boolean>>;
+  let flags: Partial<Record<Name | "help" | "version" | "licenses" | "dry-run", string | boolean>>;
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
@@ -116,6 +140,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
         licenses: { type: "boolean" },
+        "dry-run": { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -129,10 +154,17 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (!(COMMANDS as readonly string[]).includes(name)) {
     throw new ConfigError(`unknown command "${name}"; the commands are ${COMMANDS.join(", ")}. Run with --help to see them.`);
   }
-  const wanted = name === "backup" ? 1 : 0;
+  const wanted = name === "backup" || name === "erase" ? 1 : 0;
   if (rest.length !== wanted) {
-    throw new ConfigError(name === "backup" ? "backup takes one argument: the directory to write the copy to." : `${name} takes no arguments.`);
+    throw new ConfigError(
+      name === "backup"
+        ? "backup takes one argument: the directory to write the copy to."
+        : name === "erase"
+          ? "erase takes one argument: the visitor's address, as stored (8.8.8.8, 2001:db8::1)."
+          : `${name} takes no arguments.`,
+    );
   }
+  if (flags["dry-run"] && name !== "anonymize") throw new ConfigError("--dry-run goes with anonymize only.");
 
   const get = (name: Name): string => {
     const flag = flags[name];
@@ -194,8 +226,17 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     },
     logLevel: choice("log-level", ["debug", "info", "warn", "error"] as const),
     logFormat: choice("log-format", ["text", "json"] as const),
+    privacy: {
+      ipMode: choice("ip-mode", ["keep", "hash", "daily", "none"] as const),
+      ipKeyFile: text("ip-key-file") || undefined,
+      bots: choice("bots", ["keep", "drop"] as const),
+      trustProxy: proxyRanges(get("trust-proxy")),
+      proxyHeader: choice("proxy-header", ["x-forwarded-for", "forwarded"] as const),
+      corsOrigins: corsOrigins(get("cors-origins")),
+    },
   };
   checkCredentials(config);
+  checkPrivacy(config.privacy);
   switch (name as (typeof COMMANDS)[number]) {
     case "backup":
       return { name: "backup", config, destination: rest[0]! };
@@ -203,6 +244,10 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       return { name: "check", config };
     case "migrate-platforms":
       return { name: "migrate-platforms", config };
+    case "anonymize":
+      return { name: "anonymize", config, dryRun: flags["dry-run"] === true };
+    case "erase":
+      return { name: "erase", config, address: rest[0]! };
     case "serve":
       return { name: "serve", config };
   }
@@ -220,6 +265,39 @@ function checkCredentials({ user, password, token, ingestToken, ingestAuth }: Co
   }
   if (ingestToken !== "" && ingestAuth === "none") {
     throw new ConfigError("--ingest-token and --ingest-auth none contradict each other: the POST routes either take a token or need none. Choose one.");
+  }
+}
+
+function proxyRanges(list: string): ProxyRange[] {
+  try {
+    return parseProxyRanges(list);
+  } catch (error) {
+    throw new ConfigError(`--trust-proxy (or MA_TRUST_PROXY): ${(error as Error).message}`);
+  }
+}
+
+/** `*`, `none`, or origins as a browser sends them (`https://example.com`, `http://localhost:8080`): scheme, host, port, nothing else. */
+function corsOrigins(value: string): Privacy["corsOrigins"] {
+  const trimmed = value.trim();
+  if (trimmed === "*" || trimmed === "none") return trimmed;
+  const origins = trimmed.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  for (const origin of origins) {
+    if (URL.parse(origin)?.origin !== origin || !/^https?:/.test(origin)) {
+      throw new ConfigError(
+        `--cors-origins (or MA_CORS_ORIGINS): "${origin}" is not an origin; give scheme, host and port only (https://example.com, http://localhost:8080), separated by commas, or * or none.`,
+      );
+    }
+  }
+  if (origins.length === 0) throw new ConfigError('--cors-origins (or MA_CORS_ORIGINS): give origins separated by commas, or * or none.');
+  return origins;
+}
+
+/** The hash mode's key file means nothing to the modes that keep no lasting key. */
+function checkPrivacy({ ipMode, ipKeyFile }: Privacy): void {
+  if (ipKeyFile !== undefined && (ipMode === "daily" || ipMode === "none")) {
+    throw new ConfigError(
+      `--ip-key-file is the hash mode's key; --ip-mode ${ipMode} ${ipMode === "daily" ? "makes a new key of its own every day" : "hashes nothing"}. Leave one of them unset.`,
+    );
   }
 }
 
@@ -264,6 +342,8 @@ function helpText(): string {
     "  backup DEST                      write a consistent copy of every shard under --root to DEST",
     "  check                            run SQLite's integrity check on every shard under --root",
     "  migrate-platforms                rename the original service's platform names to today's (stop the service first)",
+    "  anonymize [--dry-run]            replace every stored address with the hash mode's keyed hash, for good (stop the service first)",
+    "  erase ADDRESS                    delete every event of one visitor from every website and month (stop the service first)",
     "",
     "Options (flags win over environment variables, which win over defaults):",
     ...rows,

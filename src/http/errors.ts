@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import { AppError } from "../errors";
 import type { Logger } from "../observe/log";
 import { jsonResponse, noteAnswerBytes } from "./answer";
-import { pathOf } from "./website-param";
+import { loggedPath, pathOf } from "./website-param";
 
 /**
  * The one place errors become HTTP answers: `{code, message}` with the
@@ -19,7 +19,7 @@ export function errorResponses(log: Logger) {
       else if (code === "NOT_FOUND") answer = new AppError("NotFound", `There is no route ${request.method} ${path}.`);
       else if (code === "PARSE") answer = new AppError("InvalidJSON", "The request body is not valid JSON.");
       else {
-        log.error(`${request.method} ${path} failed`, { error: describe(error) });
+        log.error(`${request.method} ${loggedPath(request)} failed`, { error: describe(error) });
         answer = new AppError("InternalError", "The service failed to answer; the fault has been logged.");
       }
       // Read by the request log and metrics after the answer is sent.

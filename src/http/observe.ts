@@ -3,7 +3,7 @@ import type { Logger } from "../observe/log";
 import type { Metrics } from "../observe/metrics";
 import { answerBytes, noteAnswerBytes } from "./answer";
 import { streamEnd } from "./connection";
-import { pathOf } from "./website-param";
+import { loggedPath } from "./website-param";
 
 interface Arrival {
   at: number;
@@ -13,15 +13,17 @@ interface Arrival {
 /**
  * One log line and one metrics sample per answered request: method, path
  * (never the query string, which may carry a token), status, duration, the
- * answer's bytes and the client's address. The status is read from
+ * answer's bytes and the client's address (not with `logClient` off: the
+ * hash modes keep no visitor's address, and nor may the log). The status is read from
  * `set.status`, which the error handler sets too. A streamed answer is
  * counted when its stream ends, so its time and bytes are the whole download's.
  */
-export function observe(metrics: Metrics, log: Logger) {
+export function observe(metrics: Metrics, log: Logger, logClient = true) {
   const arrivals = new WeakMap<Request, Arrival>();
+  const logged = logClient && log.writes("info");
   return new Elysia({ name: "observe" })
     .onRequest(({ request, server }) => {
-      arrivals.set(request, { at: performance.now(), client: log.writes("info") ? (server?.requestIP(request)?.address ?? undefined) : undefined });
+      arrivals.set(request, { at: performance.now(), client: logged ? (server?.requestIP(request)?.address ?? undefined) : undefined });
     })
     .onAfterHandle({ as: "global" }, ({ request, responseValue }) => {
       if (log.writes("info")) noteAnswerBytes(request, bodyBytes(responseValue));
@@ -32,7 +34,7 @@ export function observe(metrics: Metrics, log: Logger) {
       const record = (bytes: number | undefined) => {
         const ms = performance.now() - arrival.at;
         metrics.observeRequest(route || "unmatched", request.method, status, ms / 1000);
-        log.request({ method: request.method, path: pathOf(request), status, durationMs: ms, bytes, client: arrival.client });
+        log.request({ method: request.method, path: loggedPath(request), status, durationMs: ms, bytes, client: arrival.client });
       };
       const streamed = streamEnd(request);
       if (streamed) void streamed.then(record);

@@ -2,11 +2,19 @@ import { AppError } from "../errors";
 import { assertWebsiteName } from "../store/website";
 
 /** The service's own routes: a path under `_` that is not one of them does not exist. */
-const SERVICE_ROUTES = new Set(["_health", "_metrics", "_dashboard"]);
+const SERVICE_ROUTES = new Set(["_health", "_metrics", "_script.js", "_dashboard"]);
 
 /** A request's path, also for an HTTP/1.0 request whose URL has no host. */
 export function pathOf(request: Request): string {
   return new URL(request.url, "http://localhost").pathname;
+}
+
+/**
+ * A request's path as logs may show it: a visitor's address, erased by
+ * `DELETE /:website/visitors/:ip`, must not live on in the log.
+ */
+export function loggedPath(request: Request): string {
+  return pathOf(request).replace(/^(\/[^/]+\/visitors\/)[^/]+$/, "$1…");
 }
 
 /**

@@ -28,6 +28,9 @@ export class Metrics {
   private readonly requests = new Map<string, number>();
   private readonly latency = new Map<string, Histogram>();
   private ingested = 0;
+  private bots = 0;
+  private anonymized = 0;
+  private erased = 0;
 
   /** `route` is the route's pattern (`/:website/count`), never the raw path, to keep labels few. */
   observeRequest(route: string, method: string, status: number, seconds: number): void {
@@ -43,6 +46,19 @@ export class Metrics {
 
   eventsIngested(count: number): void {
     this.ingested += count;
+  }
+
+  botsDropped(count: number): void {
+    this.bots += count;
+  }
+
+  /** An address was stored hashed, or not at all (--ip-mode hash, daily, none). */
+  eventAnonymized(): void {
+    this.anonymized++;
+  }
+
+  eventsErased(count: number): void {
+    this.erased += count;
   }
 
   render(samples: Sample[]): string {
@@ -67,6 +83,12 @@ export class Metrics {
 
     head(`${PREFIX}events_ingested_total`, "Events stored and acknowledged.", "counter");
     lines.push(`${PREFIX}events_ingested_total ${this.ingested}`);
+    head(`${PREFIX}events_dropped_bots_total`, "Events not stored because their User-Agent is a bot's (--bots drop).", "counter");
+    lines.push(`${PREFIX}events_dropped_bots_total ${this.bots}`);
+    head(`${PREFIX}events_anonymized_total`, "Events whose address was stored as a keyed hash, or not at all (--ip-mode).", "counter");
+    lines.push(`${PREFIX}events_anonymized_total ${this.anonymized}`);
+    head(`${PREFIX}events_erased_total`, "Events deleted by visitor erasure (DELETE /:website/visitors/:ip).", "counter");
+    lines.push(`${PREFIX}events_erased_total ${this.erased}`);
 
     for (const sample of samples) {
       head(`${PREFIX}${sample.name}`, sample.help, sample.type);

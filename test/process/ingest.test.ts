@@ -159,7 +159,8 @@ describe("POST /:website", () => {
   test("every field is optional: an empty object is an event at the server's time", async () => {
     const { time, ...rest } = await ingestOne({});
     expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
-    expect(rest).toEqual({ event: "", path: "", ip: "", platform: "", refererDomain: "", countryCode: "" });
+    // Its address is the request's own (issue 15): an event without ip is the requester's.
+    expect(rest).toEqual({ event: "", path: "", ip: "127.0.0.1", platform: "", refererDomain: "", countryCode: "" });
   });
 
   test("without a time, the event gets the server's time when it is processed", async () => {
@@ -235,7 +236,7 @@ describe("enrichment from headers", () => {
     ["macOS Safari", USER_AGENTS.macSafari, "Mac OS"],
   ])("User-Agent of %s gives platform %p", async (_browser, userAgent, platform) => {
     const row = await ingestOne({ time: EVENT.time, headers: { "User-Agent": userAgent } });
-    expect(row).toEqual({ time: EVENT.time, event: "", path: "", ip: "", platform, refererDomain: "", countryCode: "" });
+    expect(row).toEqual({ time: EVENT.time, event: "", path: "", ip: "127.0.0.1", platform, refererDomain: "", countryCode: "" });
   });
 
   test.each(["user-agent", "USER-AGENT", "uSeR-aGeNt"])("the header name %p matches case-insensitively", async (name) => {

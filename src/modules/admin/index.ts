@@ -63,10 +63,12 @@ export function methodNotAllowed() {
     .all("/", refuse("GET"))
     .all("/_health", refuse("GET"))
     .all("/_metrics", refuse("GET"))
+    .all("/_script.js", refuse("GET"))
     .all("/_dashboard", refuse("GET"))
     .all("/:website", refuse("GET, POST, DELETE"))
     .all("/:website/bulk", refuse("POST"))
-    .all("/:website/:property", refuse("GET"));
+    .all("/:website/:property", refuse("GET"))
+    .all("/:website/visitors/:ip", refuse("DELETE"));
 }
 
 function isWritable(root: string): boolean {

@@ -1,47 +1,83 @@
+import type { Server } from "bun";
 import { Elysia } from "elysia";
 import type { Limits } from "../../config/config";
+import type { BotCheck } from "../../enrich/bots";
 import { readJsonBody } from "../../http/body";
+import { clientAddress, type ProxyTrust } from "../../http/client-address";
 import { websiteParam } from "../../http/website-param";
+import type { Metrics } from "../../observe/metrics";
 import { retentionStart } from "../../store/retention";
-import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules } from "./model";
+import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules, type IncomingEvent, type Requester } from "./model";
 import type { IngestService } from "./service";
+
+/** How the write routes read a request beyond its body. */
+export interface IngestEdge {
+  /** Which peers may say whom they forward (`--trust-proxy`). */
+  trust: ProxyTrust;
+  /** Set with `--bots drop`: events it recognises are not stored. */
+  dropBots?: BotCheck;
+  metrics: Metrics;
+}
 
 /**
  * The write routes. Each reads its body once, checks every event in it, and
  * only then writes: an invalid item means nothing of the request is stored.
+ * An answer is `{"inserted": N}`, with `"bots": N` beside it when `--bots
+ * drop` left some events out.
  */
-export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number) {
-  const rules = (): EventRules => {
+export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number, edge: IngestEdge) {
+  const rules = (request: Request, server: Server<unknown> | null): EventRules => {
     const now = Math.floor(Date.now() / 1000);
-    return { now, oldest: retentionStart(now, retentionMonths), ...limits };
+    return { now, oldest: retentionStart(now, retentionMonths), ...limits, requester: requesterOf(request, server, edge.trust, limits.maxFieldLength) };
+  };
+  const stored = async <E extends IncomingEvent>(events: E[], insert: (events: E[]) => Promise<number>) => {
+    const { dropBots } = edge;
+    const kept = dropBots ? events.filter((event) => !dropBots(event.userAgent)) : events;
+    const bots = events.length - kept.length;
+    edge.metrics.botsDropped(bots);
+    const inserted = kept.length > 0 ? await insert(kept) : 0;
+    return bots > 0 ? { inserted, bots } : { inserted };
   };
   // Bodies are read by readJsonBody, which enforces the size limit while reading.
   const raw = { parse: "none" } as const;
   return new Elysia({ name: "ingest" })
     .post(
       "/bulk",
-      async ({ request }) => {
-        const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insertAddressed(events) };
+      async ({ request, server }) => {
+        const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules(request, server));
+        return stored(events, (kept) => ingest.insertAddressed(kept));
       },
       raw,
     )
     .post(
       "/:website/bulk",
-      async ({ params, request }) => {
+      async ({ params, request, server }) => {
         const website = websiteParam(params.website, request);
-        const events = parseBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insert(website, events) };
+        const events = parseBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules(request, server));
+        return stored(events, (kept) => ingest.insert(website, kept));
       },
       raw,
     )
     .post(
       "/:website",
-      async ({ params, request }) => {
+      async ({ params, request, server }) => {
         const website = websiteParam(params.website, request);
-        const event = parseSingleBody(await readJsonBody(request, limits.maxBodyBytes), rules());
-        return { inserted: await ingest.insert(website, [event]) };
+        const event = parseSingleBody(await readJsonBody(request, limits.maxBodyBytes), rules(request, server));
+        return stored([event], (kept) => ingest.insert(website, kept));
       },
       raw,
     );
+}
+
+/** The request's client (in process, with no socket, ""), and its own User-Agent and Referer; a value over --max-field-length is left out. */
+function requesterOf(request: Request, server: Server<unknown> | null, trust: ProxyTrust, maxLength: number): Requester {
+  const header = (name: string) => {
+    const value = request.headers.get(name) ?? "";
+    return value.length <= maxLength ? value : "";
+  };
+  return {
+    ip: clientAddress(server?.requestIP(request)?.address, request.headers, trust),
+    userAgent: header("user-agent"),
+    referer: header("referer"),
+  };
 }

@@ -22,6 +22,21 @@ export interface EventRules {
   maxFieldLength: number;
   maxHeaders: number;
   maxBulkItems: number;
+  /** The request's own client and headers: what an event that names no visitor is about. */
+  requester: Requester;
+}
+
+/**
+ * Who sent the request (see src/http/client-address.ts) and the headers it
+ * came with. An event without `ip` is the requester's own: its address is
+ * the requester's, and so are the User-Agent and Referer its `headers` do
+ * not give. An event with `ip` is relayed for someone else (a server posting
+ * its visitors' events), whose headers are not the relay's.
+ */
+export interface Requester {
+  ip: string;
+  userAgent: string;
+  referer: string;
 }
 
 export interface AddressedEvent extends IncomingEvent {
@@ -71,7 +86,7 @@ function parseEvent(raw: unknown, at: string, rules: EventRules): IncomingEvent 
     time: raw.time === undefined ? rules.now : parseTime(raw.time, `${at}time`),
     event: "",
     path: "",
-    ip: "",
+    ip: rules.requester.ip,
     platform: "",
     refererDomain: "",
     countryCode: "",
@@ -91,13 +106,18 @@ function parseEvent(raw: unknown, at: string, rules: EventRules): IncomingEvent 
     const value = raw[field];
     if (value !== undefined) event[field] = text(value, at, field, rules.maxFieldLength);
   }
-  if (raw.headers !== undefined) readHeaders(raw.headers, `${at}headers`, event, rules);
+  const named = raw.headers === undefined ? { userAgent: false, referer: false } : readHeaders(raw.headers, `${at}headers`, event, rules);
+  if (raw.ip === undefined) {
+    if (!named.userAgent) event.userAgent = rules.requester.userAgent;
+    if (!named.referer) event.referer = rules.requester.referer;
+  }
   return event;
 }
 
-/** Checks every header value, and keeps the two that enrichment reads. */
-function readHeaders(raw: unknown, at: string, event: IncomingEvent, rules: EventRules): void {
+/** Checks every header value, and keeps the two that enrichment reads; answers which of them were named. */
+function readHeaders(raw: unknown, at: string, event: IncomingEvent, rules: EventRules): { userAgent: boolean; referer: boolean } {
   if (!isObject(raw)) throw invalid(at, "must be an object of header names to string values");
+  const named = { userAgent: false, referer: false };
   let count = 0;
   for (const name in raw) {
     if (++count > rules.maxHeaders) {
@@ -107,13 +127,16 @@ function readHeaders(raw: unknown, at: string, event: IncomingEvent, rules: Even
     switch (name.toLowerCase()) {
       case "user-agent":
         event.userAgent = value;
+        named.userAgent = true;
         break;
       case "referer":
       case "referrer":
         event.referer = value;
+        named.referer = true;
         break;
     }
   }
+  return named;
 }
 
 /** `at` and `field` name the place in an error; they are joined only when there is one. */

@@ -145,8 +145,8 @@ function byInterval(interval: number): Grouping {
   };
 }
 
-export function count(shards: TransientShards, website: string, range: TimeRange): Count {
-  const [all] = tally(shards, website, range, byDimension(0), true);
+export function count(shards: TransientShards, website: string, range: TimeRange, unique = true): Count {
+  const [all] = tally(shards, website, range, byDimension(0), unique);
   return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
 }
 
@@ -169,7 +169,7 @@ export function series(shards: TransientShards, website: string, range: TimeRang
 
 /** A query as the routes parse it; plain data, so it can cross to the query worker. */
 export type QueryRequest =
-  | { kind: "count"; website: string; range: TimeRange }
+  | { kind: "count"; website: string; range: TimeRange; unique?: boolean }
   | { kind: "breakdown"; website: string; range: TimeRange; property: Property; unique: boolean }
   | { kind: "series"; website: string; range: TimeRange; interval: number; unique: boolean };
 
@@ -177,7 +177,7 @@ export type QueryRequest =
 export function answer(shards: TransientShards, request: QueryRequest): object {
   switch (request.kind) {
     case "count":
-      return count(shards, request.website, request.range);
+      return count(shards, request.website, request.range, request.unique);
     case "breakdown":
       return { list: breakdown(shards, request.website, request.range, request.property, request.unique) };
     case "series":

@@ -18,6 +18,8 @@ export interface WorkerSetup {
   sync: SyncMode;
   cacheDir: string;
   cacheBytes: number;
+  /** False with --ip-mode none: no address is stored, so unique visitors are answered 0, not 1. */
+  countVisitors: boolean;
 }
 
 export type WorkerMessage = { setup: WorkerSetup } | { id: number; request: QueryRequest } | { id: number; forget: string };
@@ -30,11 +32,13 @@ export type WorkerReply =
 
 let shards: TransientShards;
 let cache: ResultCache;
+let countVisitors = true;
 
 self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root, data.setup.sync);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
+    countVisitors = data.setup.countVisitors;
     buildSummaries(data.setup.root, (shards) => reply({ summariesBuilt: shards }));
     return reply({ ready: true });
   }
@@ -43,7 +47,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       cache.forget(data.forget);
       return reply({ id: data.id, body: "", cached: false, cacheBytes: cache.sizeBytes });
     }
-    reply({ id: data.id, ...run(data.request), cacheBytes: cache.sizeBytes });
+    reply({ id: data.id, ...run(countVisitors ? data.request : withoutVisitors(data.request)), cacheBytes: cache.sizeBytes });
   } catch (error) {
     // A shard's fault travels as the file and what SQLite said of it; anything else with its stack.
     if (error instanceof ShardFault) reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: error.path });
@@ -62,6 +66,11 @@ function run(request: QueryRequest): { body: string; cached: boolean } {
   const body = JSON.stringify(answer(shards, request));
   cache.put(request.website, key, versions, body);
   return { body, cached: false };
+}
+
+/** The query asking for no visitors: its answer, and the cache key it is kept under, differ from the one that counts them. */
+function withoutVisitors(request: QueryRequest): QueryRequest {
+  return { ...request, unique: false };
 }
 
 function reply(message: WorkerReply): void {

@@ -1,0 +1,31 @@
+import { Elysia } from "elysia";
+import type { AddressPolicy } from "../../enrich/ip-mode";
+import { AppError } from "../../errors";
+import { websiteParam } from "../../http/website-param";
+import type { Metrics } from "../../observe/metrics";
+import type { Store } from "../../store/store";
+import type { QueryEngine } from "../query/engine";
+import { eraseVisitor, visitorMatcher } from "./service";
+
+/**
+ * `DELETE /:website/visitors/:ip`: a data-subject request. Every event of
+ * the address (or of its hash, in the hash modes) goes from every month of
+ * the website, and so do the website's cached answers; month summaries of
+ * the months touched are rebuilt without it. Behind the full credentials.
+ */
+export function erasureRoutes(store: Store, engine: QueryEngine, addresses: AddressPolicy, metrics: Metrics, maxFieldLength: number) {
+  return new Elysia({ name: "erasure" }).delete("/:website/visitors/:ip", async ({ params, request }) => {
+    const website = websiteParam(params.website, request);
+    const address = params.ip;
+    if (typeof address !== "string" || address === "" || address.length > maxFieldLength) {
+      throw new AppError("InvalidParameter", `visitor: give the address as it was sent, percent-encoded, in at most ${maxFieldLength} characters (--max-field-length).`);
+    }
+    if (!store.hasWebsite(website)) {
+      throw new AppError("InvalidDatabaseName", `There is no website named "${website}"; it is created by its first event.`);
+    }
+    const removed = await eraseVisitor(store, website, visitorMatcher(address, addresses.keys()));
+    metrics.eventsErased(removed);
+    await engine.forget(website);
+    return { removed };
+  });
+}
