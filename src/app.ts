@@ -5,8 +5,10 @@ import { auth, type Credentials } from "./http/auth";
 import { cors } from "./http/cors";
 import { errorResponses } from "./http/errors";
 import { hostGuard } from "./http/host-guard";
+import { nodeHeader } from "./http/node-header";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
+import { clusterRoutes, type ClusterDeps } from "./modules/cluster";
 import { dashboardRoutes } from "./modules/dashboard";
 import { erasureRoutes } from "./modules/erasure";
 import { ingestRoutes, type IngestEdge } from "./modules/ingest";
@@ -33,17 +35,20 @@ export interface AppDeps {
   privacy: Privacy;
   addresses: AddressPolicy;
   ingestEdge: IngestEdge;
+  cluster: ClusterDeps;
 }
 
 /**
- * The whole HTTP surface, in order: request log and metrics, error mapping,
- * the open routes (`GET /`, `/_health`, `/_script.js`, CORS preflights, the
- * dashboard's page), auth, then everything else, and last the 405s for known
- * paths asked with another method.
+ * The whole HTTP surface, in order: the node's name on every answer, request
+ * log and metrics, error mapping, the open routes (`GET /`, `/_health`,
+ * `/_script.js`, CORS preflights, the dashboard's page), auth, the cluster's
+ * routes (which also refuse websites being moved), then everything else, and
+ * last the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, privacy, addresses, ingestEdge } = deps;
+  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, privacy, addresses, ingestEdge, cluster } = deps;
   return new Elysia()
+    .use(nodeHeader(cluster.nodeName))
     .use(observe(metrics, log, privacy.ipMode === "keep"))
     .use(errorResponses(log))
     .use(hostGuard)
@@ -53,6 +58,7 @@ export function createApp(deps: AppDeps) {
     .use(cors(privacy.corsOrigins))
     .use(dashboardRoutes(credentials))
     .use(auth(credentials))
+    .use(clusterRoutes(cluster))
     .use(ingestRoutes(ingest, limits, retentionMonths, ingestEdge))
     .use(erasureRoutes(store, engine, addresses, metrics, limits.maxFieldLength))
     .use(queryRoutes(store, engine, timeouts))

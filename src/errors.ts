@@ -22,7 +22,13 @@ export type ErrorCode =
   | "LimitExceeded"
   | "MethodNotAllowed"
   | "InsertFailed"
-  | "InternalError";
+  | "InternalError"
+  | "Conflict"
+  | "WebsiteMoved"
+  | "WebsiteMoving"
+  | "ForwardFailed"
+  | "NodeUnavailable"
+  | "MoveFailed";
 
 const STATUS: Record<ErrorCode, number> = {
   InvalidJSON: 400,
@@ -44,6 +50,12 @@ const STATUS: Record<ErrorCode, number> = {
   MethodNotAllowed: 405,
   InsertFailed: 500,
   InternalError: 500,
+  Conflict: 409,
+  WebsiteMoved: 421,
+  WebsiteMoving: 503,
+  ForwardFailed: 502,
+  NodeUnavailable: 502,
+  MoveFailed: 502,
 };
 
 export class AppError extends Error {
@@ -54,6 +66,8 @@ export class AppError extends Error {
     message: string,
     /** Headers the response must carry, such as a 401's WWW-Authenticate. */
     readonly headers: Record<string, string> = {},
+    /** Fields for programs beside `code` and `message`, such as what a split bulk stored. */
+    readonly details: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = "AppError";

@@ -4,6 +4,7 @@ import { check } from "./commands/check";
 import { erase } from "./commands/erase";
 import { printLicenses } from "./commands/licenses";
 import { migratePlatforms } from "./commands/migrate-platforms";
+import { rebalance } from "./commands/rebalance";
 import { ConfigError, loadConfig, type Command } from "./config/config";
 import { serve } from "./serve";
 import { StartupError } from "./services";
@@ -33,6 +34,9 @@ async function run(command: Command): Promise<void> {
       return;
     case "erase":
       process.exitCode = erase(command.config, command.address);
+      return;
+    case "rebalance":
+      process.exitCode = await rebalance(command.config, command);
       return;
   }
 }

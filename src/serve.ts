@@ -56,6 +56,9 @@ export async function serve(config: Config): Promise<void> {
     trustProxy: config.privacy.trustProxy.map(({ address, prefix }) => `${address}/${prefix}`).join(",") || "none",
     cors: Array.isArray(config.privacy.corsOrigins) ? config.privacy.corsOrigins.join(",") : config.privacy.corsOrigins,
     logLevel: config.logLevel,
+    node: config.nodeName,
+    router: config.cluster.router,
+    nodes: config.cluster.nodes.length > 0 ? config.cluster.nodes.join(",") : undefined,
   } satisfies Fields);
   if (!authIsOn(credentials)) {
     log.warn(

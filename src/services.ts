@@ -6,6 +6,12 @@ import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
 import { openAddressPolicy, type AddressPolicy } from "./enrich/ip-mode";
 import { createPlatformLookup } from "./enrich/platform";
 import { proxyTrust } from "./http/client-address";
+import { NodeClient } from "./modules/cluster/client";
+import { removeExportLeftovers } from "./modules/cluster/export";
+import { createBulkSplitter } from "./modules/cluster/forward";
+import { ImportArea } from "./modules/cluster/import";
+import { WebsiteMover } from "./modules/cluster/move";
+import { RebalanceGuard } from "./modules/cluster/rebalancing";
 import { createIngestService } from "./modules/ingest/service";
 import { QueryEngine } from "./modules/query/engine";
 import type { Logger } from "./observe/log";
@@ -14,6 +20,7 @@ import { cacheDirectory, cacheDirectoryProblem } from "./cache/directory";
 import { lockRoot } from "./store/lock";
 import { ShardPool } from "./store/pool";
 import { oldestKeptMonth } from "./store/retention";
+import { ShardCopier } from "./store/shard-copier";
 import { Store } from "./store/store";
 import { version } from "../package.json";
 import { version as embeddedGeoipVersion } from "@ip-location-db/geo-whois-asn-country-mmdb/package.json";
@@ -113,18 +120,27 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   );
   await engine.ready;
 
+  const credentials = {
+    user: config.user,
+    password: config.password,
+    token: config.token,
+    ingestToken: config.ingestToken,
+    openIngest: config.ingestAuth === "none",
+  };
+  const client = new NodeClient(credentials);
+  const copier = new ShardCopier();
+  const imports = new ImportArea(store, copier, client);
+  imports.removeLeftovers();
+  removeExportLeftovers(config.root);
+  const forget = (website: string) => engine.forget(website);
+  const { router, concurrency } = config.cluster;
+
   return {
     deps: {
       version,
       store,
       ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup(), addresses.store), metrics, log, config.limits.maxNewShards),
-      credentials: {
-        user: config.user,
-        password: config.password,
-        token: config.token,
-        ingestToken: config.ingestToken,
-        openIngest: config.ingestAuth === "none",
-      },
+      credentials,
       limits: config.limits,
       timeouts: config.timeouts,
       retentionMonths: config.retentionMonths,
@@ -137,6 +153,19 @@ export async function openServices(config: Config, log: Logger): Promise<Service
         trust: proxyTrust(config.privacy.trustProxy, config.privacy.proxyHeader),
         dropBots: config.privacy.bots === "drop" ? createBotCheck() : undefined,
         metrics,
+        splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, config.limits, client),
+      },
+      cluster: {
+        nodeName: config.nodeName,
+        store,
+        copier,
+        imports,
+        mover: new WebsiteMover(store, client, forget, log),
+        rebalance: new RebalanceGuard(config.root, config.nodeName, client),
+        forget,
+        nodes: config.cluster.nodes,
+        client,
+        concurrency,
       },
     },
     geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
@@ -154,6 +183,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     },
     close() {
       clearInterval(retention);
+      copier.close();
       addresses.close();
       engine.close();
       store.close();

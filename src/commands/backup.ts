@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { listShards } from "../store/layout";
 import { accessRoot, needsRecovery, openShard, rootProblem } from "../store/maintenance";
+import { MOVED_DIR } from "../store/moves";
 
 /**
  * `micro-analytics backup DEST`: copies every shard under `root` to the same
@@ -9,8 +10,10 @@ import { accessRoot, needsRecovery, openShard, rootProblem } from "../store/main
  * `VACUUM INTO`: one read transaction, so each shard is copied as it stood
  * at one instant, with every event committed before that instant, and
  * compacted. On a stopped root a shard a killed writer left is recovered
- * first, as the service would (see maintenance.ts). Restoring is copying the
- * tree back (see the README).
+ * first, as the service would (see maintenance.ts). The marks of websites
+ * this node gave away to another (see moves.ts) are copied last, so a
+ * restored node still refuses them. Restoring is copying the tree back (see
+ * the README).
  */
 export function backup(root: string, destination: string): number {
   const problem = rootProblem(root);
@@ -46,6 +49,8 @@ export function backup(root: string, destination: string): number {
       console.error(`micro-analytics backup: ${shard.website}/${shard.month}: ${reason}`);
     }
   }
+  const marks = join(root, MOVED_DIR);
+  if (existsSync(marks)) cpSync(marks, join(destination, MOVED_DIR), { recursive: true });
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `backed up ${shards.length - failures} of ${shards.length} shards, ${(bytes / 1024 / 1024).toFixed(1)} MiB in ${seconds.toFixed(2)} s` +

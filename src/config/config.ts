@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import type { AddressMode } from "../enrich/ip-mode";
 import { parseProxyRanges, type ProxyRange } from "../http/client-address";
@@ -27,7 +28,20 @@ export interface Config {
   timeouts: ConnectionTimeouts;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Named in the X-Node-Name header of every answer; the host name unless set. */
+  nodeName: string;
+  cluster: ClusterConfig;
   privacy: Privacy;
+}
+
+/** How this node takes part in a cluster; all empty on a single machine. */
+export interface ClusterConfig {
+  /** The router's URL (no trailing slash): a multi-website `POST /bulk` is split and sent through it. */
+  router: string | undefined;
+  /** Every node's URL: `GET /_websites` lists the websites of all of them. */
+  nodes: string[];
+  /** Most requests in flight at once to the router or to other nodes. */
+  concurrency: number;
 }
 
 /** What is kept of a visitor, and where a request's own address and headers come from. */
@@ -69,11 +83,12 @@ export type Command =
   | { name: "migrate-platforms"; config: Config }
   | { name: "anonymize"; config: Config; dryRun: boolean }
   | { name: "erase"; config: Config; address: string }
+  | { name: "rebalance"; config: Config; dryRun: boolean; finish: boolean }
   | { name: "help"; text: string }
   | { name: "version" }
   | { name: "licenses" };
 
-const COMMANDS = ["serve", "backup", "check", "migrate-platforms", "anonymize", "erase"] as const;
+const COMMANDS = ["serve", "backup", "check", "migrate-platforms", "anonymize", "erase", "rebalance"] as const;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -120,13 +135,17 @@ export const OPTIONS = {
   "trust-proxy": { env: ["MA_TRUST_PROXY"], value: "LIST", default: "", help: "addresses and CIDR ranges of proxies whose --proxy-header gives the client's address (comma-separated)" },
   "proxy-header": { env: ["MA_PROXY_HEADER"], value: "HEADER", default: "x-forwarded-for", help: "the header the --trust-proxy proxies set: x-forwarded-for, or forwarded (RFC 7239)" },
   "cors-origins": { env: ["MA_CORS_ORIGINS"], value: "*|none|LIST", default: "*", help: "origins whose pages may post events (comma-separated), * for any, none for no CORS headers" },
+  "node-name": { env: ["MA_NODE_NAME"], value: "NAME", default: "", help: "this node's name, in the X-Node-Name header of every answer (empty: the host name)" },
+  router: { env: ["MA_ROUTER"], value: "URL", default: "", help: "the cluster's router: POST /bulk is split by website and each part sent through it" },
+  nodes: { env: ["MA_NODES"], value: "URL,URL,...", default: "", help: "every node of the cluster: GET /_websites lists the websites of all of them" },
+  "router-concurrency": { env: ["MA_ROUTER_CONCURRENCY"], value: "N", default: "8", help: "most requests in flight at once to the router or to other nodes" },
 } satisfies Record<string, Option>;
 
 type Name = keyof typeof OPTIONS;
 
 /** Reads the command line and environment once, at start-up; throws ConfigError on any bad value. */
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): Command {
-  let flags: Partial<Record<Name | "help" | "version" | "licenses" | "dry-run", string | boolean>>;
+  let flags: Partial<Record<Name | "help" | "version" | "licenses" | "dry-run" | "finish", string | boolean>>;
   let positionals: string[];
   try {
     ({ values: flags, positionals } = parseArgs({
@@ -141,6 +160,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
         version: { type: "boolean", short: "v" },
         licenses: { type: "boolean" },
         "dry-run": { type: "boolean" },
+        finish: { type: "boolean" },
       },
     }));
   } catch (error) {
@@ -154,6 +174,9 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (!(COMMANDS as readonly string[]).includes(name)) {
     throw new ConfigError(`unknown command "${name}"; the commands are ${COMMANDS.join(", ")}. Run with --help to see them.`);
   }
+  if (flags["dry-run"] && name !== "anonymize" && name !== "rebalance") throw new ConfigError("--dry-run goes with anonymize and rebalance only.");
+  if (flags.finish && name !== "rebalance") throw new ConfigError("--finish belongs to the rebalance command. Run with --help to see it.");
+  if (flags["dry-run"] && flags.finish) throw new ConfigError("rebalance: --dry-run and --finish are two different steps; give one of them.");
   const wanted = name === "backup" || name === "erase" ? 1 : 0;
   if (rest.length !== wanted) {
     throw new ConfigError(
@@ -164,7 +187,6 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
           : `${name} takes no arguments.`,
     );
   }
-  if (flags["dry-run"] && name !== "anonymize") throw new ConfigError("--dry-run goes with anonymize only.");
 
   const get = (name: Name): string => {
     const flag = flags[name];
@@ -234,6 +256,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       proxyHeader: choice("proxy-header", ["x-forwarded-for", "forwarded"] as const),
       corsOrigins: corsOrigins(get("cors-origins")),
     },
+    nodeName: nodeName(text("node-name") || hostname()),
+    cluster: {
+      router: get("router") === "" ? undefined : nodeUrl("router", get("router")),
+      nodes: get("nodes") === "" ? [] : get("nodes").split(",").map((url) => nodeUrl("nodes", url)),
+      concurrency: integer("router-concurrency", 1, 1000),
+    },
   };
   checkCredentials(config);
   checkPrivacy(config.privacy);
@@ -250,7 +278,37 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
       return { name: "erase", config, address: rest[0]! };
     case "serve":
       return { name: "serve", config };
+    case "rebalance":
+      if (config.cluster.router === undefined || config.cluster.nodes.length === 0) {
+        throw new ConfigError("rebalance needs --router (a router configured with the new list of nodes) and --nodes (every node, old and new).");
+      }
+      return { name: "rebalance", config, dryRun: flags["dry-run"] === true, finish: flags.finish === true };
   }
+}
+
+/** A name that fits in a header and in a router's configuration: what a host name may hold. */
+const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function nodeName(name: string): string {
+  if (!NODE_NAME.test(name)) {
+    throw new ConfigError(`--node-name (or MA_NODE_NAME): "${name}" is not a node name; use 1 to 63 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit.`);
+  }
+  return name;
+}
+
+/** `http(s)://host:port`, perhaps with a path; kept without a trailing slash, so paths can be appended. */
+function nodeUrl(flag: "router" | "nodes", value: string): string {
+  const trimmed = value.trim();
+  let url: URL | undefined;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.search !== "" || url.hash !== "" || url.username !== "") {
+    throw new ConfigError(`--${flag} (or ${OPTIONS[flag].env[0]}): "${trimmed}" is not a URL such as http://10.0.0.1:7070 (no query, no credentials: nodes send their own).`);
+  }
+  return url.href.replace(/\/+$/, "");
 }
 
 /** Settings that each look valid but together would leave a route open, or closed to everyone, without saying so. */
@@ -344,6 +402,9 @@ function helpText(): string {
     "  migrate-platforms                rename the original service's platform names to today's (stop the service first)",
     "  anonymize [--dry-run]            replace every stored address with the hash mode's keyed hash, for good (stop the service first)",
     "  erase ADDRESS                    delete every event of one visitor from every website and month (stop the service first)",
+    "  rebalance [--dry-run | --finish] move the websites whose owner changes under --router (a router with the new",
+    "                                   list of nodes) between --nodes; with --dry-run only print the plan; with --finish",
+    "                                   remove the old copies, once the router clients use has the new list too",
     "",
     "Options (flags win over environment variables, which win over defaults):",
     ...rows,

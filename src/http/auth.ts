@@ -1,6 +1,7 @@
 import { Elysia } from "elysia";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { AppError } from "../errors";
+import { pathOf } from "./website-param";
 
 export interface Credentials {
   /** Basic auth is on when a user is set; it opens every route. */
@@ -14,8 +15,11 @@ export interface Credentials {
   openIngest: boolean;
 }
 
-/** What a request asks for: writing events (the POST routes) or anything else (reads, DELETE, /_metrics). */
+/** What a request asks for: writing events (the POST routes) or anything else (reads, DELETE, /_metrics, a cluster's own routes). */
 type Access = "ingest" | "full";
+
+/** Routes between the nodes of a cluster: a POST there moves websites, which no ingest credential may do. */
+const CLUSTER_ROUTES = "/_cluster/";
 
 type Presented = { scheme: "basic"; user: string; password: string } | { scheme: "bearer"; token: string };
 
@@ -49,7 +53,8 @@ export function auth(credentials: Credentials) {
   };
 
   return plugin.onBeforeHandle({ as: "global" }, ({ request }) => {
-    const access: Access = request.method === "POST" ? "ingest" : "full";
+    const internal = request.url.includes(CLUSTER_ROUTES) && pathOf(request).startsWith(CLUSTER_ROUTES);
+    const access: Access = request.method === "POST" && !internal ? "ingest" : "full";
     if (access === "ingest" && openIngest) return;
     const refuse = (code: "InvalidAuthentication" | "InvalidCredentials", message: string) => new AppError(code, message, refusals[access]);
 

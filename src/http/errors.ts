@@ -24,7 +24,7 @@ export function errorResponses(log: Logger) {
       }
       // Read by the request log and metrics after the answer is sent.
       set.status = answer.status;
-      const body = JSON.stringify({ code: answer.code, message: answer.message });
+      const body = JSON.stringify({ code: answer.code, message: answer.message, ...answer.details });
       noteAnswerBytes(request, Buffer.byteLength(body));
       return jsonResponse(body, answer.status, answer.headers);
     });

@@ -4,9 +4,10 @@ import { dirname, join, sep } from "node:path";
 import { monthOf } from "../time";
 import { Checkpointer } from "./checkpointer";
 import { diskUsage, isDirectory, isMonthName, listShards, monthsInRange, shardPath, websiteDir } from "./layout";
+import { WebsiteMoves } from "./moves";
 import type { PoolStats, ShardPool } from "./pool";
 import type { Shard } from "./shard";
-import type { TimeRange, Visit } from "./visit";
+import type { NewVisit, TimeRange } from "./visit";
 import { ShardFault } from "./shard-source";
 import { isWebsiteName } from "./website";
 import { ShardWriter } from "./writer";
@@ -16,6 +17,8 @@ export interface ShardOutcome {
   website: string;
   month: string;
   events: number;
+  /** Of `events`, those left out because their id was stored already. */
+  duplicates: number;
   /** Set when the shard's transaction failed: none of its events were stored. */
   error?: unknown;
 }
@@ -30,6 +33,8 @@ const DELETING = ".deleting-";
 export class Store {
   private readonly writer: ShardWriter;
   private readonly checkpointer: Checkpointer;
+  /** Websites being moved to another node, or moved already: their writes are refused. */
+  readonly moves: WebsiteMoves;
 
   constructor(
     readonly root: string,
@@ -39,10 +44,18 @@ export class Store {
     mkdirSync(root, { recursive: true });
     this.checkpointer = new Checkpointer();
     this.writer = new ShardWriter(pool, this.checkpointer);
+    this.moves = new WebsiteMoves(root);
   }
 
   hasWebsite(website: string): boolean {
     return isDirectory(websiteDir(this.root, website));
+  }
+
+  /** The websites under the root, by name: their directories (anything else there is not one). */
+  websites(): string[] {
+    return readdirSync(this.root)
+      .filter((name) => isWebsiteName(name) && isDirectory(join(this.root, name)))
+      .sort();
   }
 
   /** How many of the month shards that `visits` fall in do not exist yet: what storing them would create. */
@@ -65,18 +78,26 @@ export class Store {
    * another, each in a turn of the event loop of its own (see ShardWriter):
    * a request that creates hundreds of months never holds up the others,
    * nor queues hundreds of slow commits ahead of theirs, for more than one.
+   *
+   * A website held or moved by a move to another node refuses the whole
+   * write (see moves.ts) before any of it is queued.
    */
-  async append(groups: Iterable<readonly [website: string, visits: Visit[]]>): Promise<ShardOutcome[]> {
-    const outcomes: Promise<ShardOutcome>[] = [];
-    const slow: [string, string, Visit[]][] = [];
-    for (const [website, visits] of groups) {
-      for (const [month, rows] of groupByMonth(visits)) {
-        if (this.pool.has(shardPath(this.root, website, month))) outcomes.push(this.write(website, month, rows));
-        else slow.push([website, month, rows]);
+  async append(groups: readonly (readonly [website: string, visits: NewVisit[]])[]): Promise<ShardOutcome[]> {
+    const release = this.moves.admit(groups.map(([website]) => website));
+    try {
+      const outcomes: Promise<ShardOutcome>[] = [];
+      const slow: [string, string, NewVisit[]][] = [];
+      for (const [website, visits] of groups) {
+        for (const [month, rows] of groupByMonth(visits)) {
+          if (this.pool.has(shardPath(this.root, website, month))) outcomes.push(this.write(website, month, rows));
+          else slow.push([website, month, rows]);
+        }
       }
+      for (const [website, month, rows] of slow) outcomes.push(Promise.resolve(await this.write(website, month, rows)));
+      return await Promise.all(outcomes);
+    } finally {
+      release();
     }
-    for (const [website, month, rows] of slow) outcomes.push(Promise.resolve(await this.write(website, month, rows)));
-    return Promise.all(outcomes);
   }
 
   /**
@@ -150,9 +171,11 @@ export class Store {
     }
   }
 
-  private write(website: string, month: string, rows: Visit[]): Promise<ShardOutcome> {
-    const outcome = (error?: unknown): ShardOutcome => ({ website, month, events: rows.length, error });
-    return this.writer.write(shardPath(this.root, website, month), rows).then(() => outcome(), outcome);
+  private write(website: string, month: string, rows: NewVisit[]): Promise<ShardOutcome> {
+    return this.writer.write(shardPath(this.root, website, month), rows).then(
+      (duplicates) => ({ website, month, events: rows.length, duplicates }),
+      (error: unknown) => ({ website, month, events: rows.length, duplicates: 0, error }),
+    );
   }
 
   private exists(path: string): boolean {
@@ -232,8 +255,8 @@ function readableEntries(dir: string): string[] {
   }
 }
 
-function groupByMonth(visits: Visit[]): Map<string, Visit[]> {
-  const months = new Map<string, Visit[]>();
+function groupByMonth(visits: NewVisit[]): Map<string, NewVisit[]> {
+  const months = new Map<string, NewVisit[]>();
   for (const visit of visits) {
     const month = monthOf(visit.time);
     const rows = months.get(month);

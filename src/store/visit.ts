@@ -16,3 +16,8 @@ export interface TimeRange {
   start?: UnixSeconds;
   end?: UnixSeconds;
 }
+
+/** An event about to be stored: its row, and the client's id for it when it gave one. */
+export interface NewVisit extends Visit {
+  id?: string;
+}

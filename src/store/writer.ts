@@ -1,12 +1,13 @@
 import type { Checkpointer } from "./checkpointer";
 import type { ShardPool } from "./pool";
 import { nextTurn, SLICE_MS } from "./turns";
-import type { Visit } from "./visit";
+import type { NewVisit } from "./visit";
 
 interface Batch {
   /** Each request's rows, kept apart so a 100,000-event bulk is never spread into one call. */
-  parts: Visit[][];
-  done: PromiseWithResolvers<void>;
+  parts: NewVisit[][];
+  /** Settles with how many events of each part were duplicates (ids stored already). */
+  done: PromiseWithResolvers<number[]>;
 }
 
 /**
@@ -33,18 +34,19 @@ export class ShardWriter {
     private readonly checkpointer: Checkpointer,
   ) {}
 
-  write(path: string, rows: Visit[]): Promise<void> {
+  /** Settles once `rows` are committed, with how many of them were left out as duplicates. */
+  write(path: string, rows: NewVisit[]): Promise<number> {
     let batch = this.queue.get(path);
     if (!batch) {
-      batch = { parts: [], done: Promise.withResolvers<void>() };
+      batch = { parts: [], done: Promise.withResolvers<number[]>() };
       this.queue.set(path, batch);
     }
-    batch.parts.push(rows);
+    const part = batch.parts.push(rows) - 1;
     if (!this.draining) {
       this.draining = true;
       setImmediate(() => void this.drain());
     }
-    return batch.done.promise;
+    return batch.done.promise.then((duplicates) => duplicates[part]!);
   }
 
   /** Commits everything queued, at once; on shutdown, before the pool closes. */
@@ -70,9 +72,9 @@ export class ShardWriter {
     const [path, { parts, done }] = next.value;
     this.queue.delete(path);
     try {
-      this.pool.acquire(path, true).insert(parts);
+      const duplicates = this.pool.acquire(path, true).insert(parts);
       this.checkpointer.written(path);
-      done.resolve();
+      done.resolve(duplicates);
     } catch (error) {
       done.reject(error);
     }

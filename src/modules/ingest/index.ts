@@ -7,8 +7,9 @@ import { clientAddress, type ProxyTrust } from "../../http/client-address";
 import { websiteParam } from "../../http/website-param";
 import type { Metrics } from "../../observe/metrics";
 import { retentionStart } from "../../store/retention";
+import type { BulkSplitter } from "../cluster/forward";
 import { parseBulkBody, parseMultiBulkBody, parseSingleBody, type EventRules, type IncomingEvent, type Requester } from "./model";
-import type { IngestService } from "./service";
+import type { InsertResult, IngestService } from "./service";
 
 /** How the write routes read a request beyond its body. */
 export interface IngestEdge {
@@ -17,26 +18,29 @@ export interface IngestEdge {
   /** Set with `--bots drop`: events it recognises are not stored. */
   dropBots?: BotCheck;
   metrics: Metrics;
+  /** On a node of a cluster (--router): `POST /bulk` sends each website's events to its owner instead (see cluster/forward.ts). */
+  splitBulk?: BulkSplitter;
 }
 
 /**
  * The write routes. Each reads its body once, checks every event in it, and
  * only then writes: an invalid item means nothing of the request is stored.
- * An answer is `{"inserted": N}`, with `"bots": N` beside it when `--bots
- * drop` left some events out.
+ * An answer is `{"inserted": N}`, with `"duplicates": N` beside it when the
+ * request gave event ids, and `"bots": N` when `--bots drop` left some
+ * events out.
  */
 export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMonths: number, edge: IngestEdge) {
   const rules = (request: Request, server: Server<unknown> | null): EventRules => {
     const now = Math.floor(Date.now() / 1000);
     return { now, oldest: retentionStart(now, retentionMonths), ...limits, requester: requesterOf(request, server, edge.trust, limits.maxFieldLength) };
   };
-  const stored = async <E extends IncomingEvent>(events: E[], insert: (events: E[]) => Promise<number>) => {
+  const stored = async <E extends IncomingEvent>(events: E[], insert: (events: E[]) => Promise<InsertResult>): Promise<InsertResult> => {
     const { dropBots } = edge;
     const kept = dropBots ? events.filter((event) => !dropBots(event.userAgent)) : events;
     const bots = events.length - kept.length;
     edge.metrics.botsDropped(bots);
-    const inserted = kept.length > 0 ? await insert(kept) : 0;
-    return bots > 0 ? { inserted, bots } : { inserted };
+    const result = kept.length > 0 ? await insert(kept) : events.some((event) => event.id !== undefined) ? { inserted: 0, duplicates: 0 } : { inserted: 0 };
+    return bots > 0 ? { ...result, bots } : result;
   };
   // Bodies are read by readJsonBody, which enforces the size limit while reading.
   const raw = { parse: "none" } as const;
@@ -44,7 +48,10 @@ export function ingestRoutes(ingest: IngestService, limits: Limits, retentionMon
     .post(
       "/bulk",
       async ({ request, server }) => {
-        const events = parseMultiBulkBody(await readJsonBody(request, limits.maxBodyBytes), rules(request, server));
+        const body = await readJsonBody(request, limits.maxBodyBytes);
+        const events = parseMultiBulkBody(body, rules(request, server));
+        // Split, every event goes on (its owner drops bots, with the same --bots).
+        if (edge.splitBulk) return edge.splitBulk(events, (body as { list: unknown[] }).list);
         return stored(events, (kept) => ingest.insertAddressed(kept));
       },
       raw,

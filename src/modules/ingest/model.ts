@@ -11,6 +11,8 @@ export interface IncomingEvent extends Visit {
   /** From the event's `headers`, matched in any case; "" when absent. */
   userAgent: string;
   referer: string;
+  /** The client's own name for the event: stored once per website and month (see event-ids.ts). */
+  id?: string;
 }
 
 /** What an event must keep to, fixed per request: its times and the configured limits. */
@@ -111,6 +113,7 @@ function parseEvent(raw: unknown, at: string, rules: EventRules): IncomingEvent 
     if (!named.userAgent) event.userAgent = rules.requester.userAgent;
     if (!named.referer) event.referer = rules.requester.referer;
   }
+  if (raw.id !== undefined) event.id = eventId(raw.id, `${at}id`);
   return event;
 }
 
@@ -146,6 +149,15 @@ function text(value: unknown, at: string, field: string, maxLength: number): str
     throw new AppError("LimitExceeded", `${at}${field}: ${value.length} characters is over the limit of ${maxLength} (--max-field-length).`);
   }
   if (value.includes("\0")) throw invalid(at + field, "must not contain NUL characters");
+  return value;
+}
+
+/** 1 to 128 printable ASCII characters without spaces: UUIDs, ULIDs, hashes, base64 and counters all fit. */
+const EVENT_ID = /^[\x21-\x7e]{1,128}$/;
+
+function eventId(value: unknown, at: string): string {
+  if (typeof value !== "string") throw invalid(at, `must be a string, not ${describe(value)}`);
+  if (!EVENT_ID.test(value)) throw invalid(at, `${JSON.stringify(value.slice(0, 140))} is not an event id; use 1 to 128 printable ASCII characters without spaces`);
   return value;
 }
 

@@ -3,13 +3,22 @@ import { AppError } from "../../errors";
 import type { Logger } from "../../observe/log";
 import type { Metrics } from "../../observe/metrics";
 import type { ShardOutcome, Store } from "../../store/store";
+import type { NewVisit } from "../../store/visit";
 import type { AddressedEvent, IncomingEvent } from "./model";
 
+/** A write's answer: how many events were stored, and, when the request gave ids, how many were stored before. */
+export interface InsertResult {
+  inserted: number;
+  duplicates?: number;
+  /** Events left out by --bots drop. */
+  bots?: number;
+}
+
 export interface IngestService {
-  /** Enriches and stores events of one website; answers how many were stored. */
-  insert(website: string, events: IncomingEvent[]): Promise<number>;
+  /** Enriches and stores events of one website. */
+  insert(website: string, events: IncomingEvent[]): Promise<InsertResult>;
   /** The same for events that each name their website. */
-  insertAddressed(events: AddressedEvent[]): Promise<number>;
+  insertAddressed(events: AddressedEvent[]): Promise<InsertResult>;
 }
 
 /**
@@ -20,7 +29,7 @@ export interface IngestService {
  * stored.
  */
 export function createIngestService(store: Store, enrich: Enricher, metrics: Metrics, log: Logger, maxNewShards: number): IngestService {
-  const insertGroups = async (groups: [string, IncomingEvent[]][]): Promise<number> => {
+  const insertGroups = async (groups: [string, IncomingEvent[]][]): Promise<InsertResult> => {
     const created = groups.reduce((sum, [website, events]) => sum + store.newShards(website, events), 0);
     if (created > maxNewShards) {
       throw new AppError(
@@ -28,10 +37,16 @@ export function createIngestService(store: Store, enrich: Enricher, metrics: Met
         `list: these events would create ${created} new month shards (one for each website and month not stored yet), over the limit of ${maxNewShards} a request (--max-new-shards); send fewer months or websites in one request.`,
       );
     }
-    const outcomes = await store.append(groups.map(([website, events]) => [website, events.map(enrich)] as const));
+    const visit = (event: IncomingEvent): NewVisit => {
+      const row: NewVisit = enrich(event);
+      if (event.id !== undefined) row.id = event.id;
+      return row;
+    };
+    const outcomes = await store.append(groups.map(([website, events]) => [website, events.map(visit)] as const));
     const stored = outcomes.filter((outcome) => outcome.error === undefined);
     const failed = outcomes.filter((outcome) => outcome.error !== undefined);
-    const inserted = count(stored);
+    const duplicates = stored.reduce((sum, outcome) => sum + outcome.duplicates, 0);
+    const inserted = count(stored) - duplicates;
     metrics.eventsIngested(inserted);
     if (failed.length > 0) {
       for (const { website, month, events, error } of failed) {
@@ -39,7 +54,8 @@ export function createIngestService(store: Store, enrich: Enricher, metrics: Met
       }
       throw insertFailed(stored, failed);
     }
-    return inserted;
+    const withIds = groups.some(([, events]) => events.some((event) => event.id !== undefined));
+    return withIds ? { inserted, duplicates } : { inserted };
   };
 
   return {
