@@ -69,6 +69,13 @@ export function peakRssMb(pid: number): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024;
 }
 
+/** CPU time a process has used so far (user and system, all its threads), from /proc: in steps of 10 ms. */
+export function cpuMs(pid: number): number {
+  // The fields after the command's name (which may hold spaces, so is cut at its closing parenthesis).
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
 /** How many shard files (`analytics.db`, not their -wal and -shm) a process holds open. */
 export function openShardFiles(pid: number): number {
   return openPaths(pid).filter((path) => path.endsWith("analytics.db")).length;

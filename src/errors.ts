@@ -7,6 +7,7 @@ export type ErrorCode =
   | "InvalidJSON"
   | "InvalidTimeFormat"
   | "InvalidTimeRange"
+  | "InvalidTimeZone"
   | "InvalidInterval"
   | "InvalidProperty"
   | "InvalidParameter"
@@ -34,6 +35,7 @@ const STATUS: Record<ErrorCode, number> = {
   InvalidJSON: 400,
   InvalidTimeFormat: 400,
   InvalidTimeRange: 400,
+  InvalidTimeZone: 400,
   InvalidInterval: 400,
   InvalidProperty: 400,
   InvalidParameter: 400,

@@ -115,10 +115,11 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   const cacheProblem = cacheDirectoryProblem(cacheDir);
   if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
   const engine = new QueryEngine(
-    { root: config.root, sync: config.sync, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024, countVisitors: config.privacy.ipMode !== "none" },
+    { root: config.root, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024, countVisitors: config.privacy.ipMode !== "none" },
     log,
   );
   await engine.ready;
+  store.onWritten = (website) => engine.written(website);
 
   const credentials = {
     user: config.user,

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { type Dirent, existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { TimeRange } from "./visit";
 import { isWebsiteName } from "./website";
@@ -56,22 +56,53 @@ export interface ShardLocation {
   path: string;
 }
 
-/** Every shard under the root, by website then month; anything else there is ignored. */
-export function listShards(root: string): ShardLocation[] {
+/**
+ * Every shard under the root, by website then month; anything else there is
+ * ignored. A website directory that cannot be listed (another user's, say)
+ * throws, unless `unreadable` is given: it then hears of the directory and
+ * the listing goes on with the others.
+ */
+export function listShards(root: string, unreadable?: (dir: string, error: Error) => void): ShardLocation[] {
   if (!isDirectory(root)) return [];
   return readdirSync(root)
     .filter((name) => isWebsiteName(name) && isDirectory(join(root, name)))
     .sort()
-    .flatMap((website) => monthsInRange(root, website, {}).map((month) => ({ website, month, path: shardPath(root, website, month) })));
+    .flatMap((website) => {
+      let months: string[];
+      try {
+        months = monthsInRange(root, website, {});
+      } catch (error) {
+        // Deleted since the root was listed: nothing to list.
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+        if (!unreadable) throw error;
+        unreadable(websiteDir(root, website), error as Error);
+        return [];
+      }
+      return months.map((month) => ({ website, month, path: shardPath(root, website, month) }));
+    });
 }
 
-/** Bytes of every file under `dir` (shards, WALs, stray files alike). */
+/** Bytes of every file under `dir` (shards, WALs, stray files alike); what cannot be read counts nothing. */
 export function diskUsage(dir: string): number {
   let bytes = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const stat = statSync(join(entry.parentPath, entry.name), { throwIfNoEntry: false });
-    bytes += stat?.size ?? 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) bytes += diskUsage(path);
+    else if (entry.isFile()) bytes += sizeOf(path);
   }
   return bytes;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  } catch {
+    return 0;
+  }
 }

@@ -1,42 +1,126 @@
-import { statSync } from "node:fs";
-import { monthsInRange, shardPath } from "./layout";
-import type { SyncMode } from "./schema";
-import { Shard } from "./shard";
-import { MonthSummary } from "./summary";
+import { existsSync, readdirSync } from "node:fs";
+import { join, sep } from "node:path";
+import { isDirectory, listShards, monthsInRange, shardPath, websiteDir, type ShardLocation } from "./layout";
+import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
+import { type MonthFacts, MonthSummary, type OpenOptions } from "./summary";
 import type { TimeRange } from "./visit";
+import { isWebsiteName } from "./website";
 
 /**
- * A shard's version: its file's inode, its rewrite count and its highest
- * rowid. The service only appends rows, which moves the rowid; a website
- * deleted and created again has new files; a rewrite in place
- * (migrate-platforms) counts itself in the file's `user_version`.
- */
-export function shardVersion(path: string, shard: Shard): string {
-  return `${statSync(path).ino}:${shard.rewrites()}:${shard.maxRowid()}`;
-}
-
-/**
- * Shards opened for one read and closed right after. The query worker reads
- * this way, so it never holds files beyond what one query needs, and the
- * pool's bound (--connections) stays the service's.
+ * Shards opened for one read and closed right after, read-only. The query
+ * worker reads this way, so it never holds files beyond what one query
+ * needs, and the pool's bound (--connections) stays the service's.
  */
 export class TransientShards {
-  constructor(
-    readonly root: string,
-    private readonly sync: SyncMode,
-  ) {}
+  /** Shards whose summary was found to agree with them in this process (see MonthSummary). */
+  private readonly trusted = new Set<string>();
+  /** What each shard's summary knows of it, while the shard's files stay as they were when it was read. */
+  private readonly known = new Map<string, { signature: string; facts: MonthFacts }>();
 
+  constructor(readonly root: string) {}
+
+  hasWebsite(website: string): boolean {
+    return isDirectory(websiteDir(this.root, website));
+  }
+
+  /** The website's months that overlap `range`; none once it is deleted. */
   months(website: string, range: TimeRange): string[] {
-    return monthsInRange(this.root, website, range);
+    try {
+      return monthsInRange(this.root, website, range);
+    } catch (error) {
+      if (!this.hasWebsite(website)) return [];
+      throw new ShardFault(websiteDir(this.root, website), error, "website directory");
+    }
   }
 
-  withShard<T>(website: string, month: string, read: (shard: Shard, path: string) => T): T {
-    return this.use(website, month, (path) => Shard.open(path, false, this.sync), read);
+  /** Every shard under the root; `unreadable` hears of website directories that cannot be listed. */
+  all(unreadable: (dir: string, error: Error) => void): ShardLocation[] {
+    return listShards(this.root, unreadable);
   }
 
-  /** Runs `read` on the month's summary, first brought up to date with its shard. */
-  withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T): T {
-    return this.use(website, month, (path) => MonthSummary.open(path), read);
+  /** Every website under the root, by name (a website's directory may be a link to one elsewhere). */
+  websites(): string[] {
+    return readdirSync(this.root, { withFileTypes: true })
+      .filter((entry) => isWebsiteName(entry.name) && (entry.isDirectory() || (entry.isSymbolicLink() && isDirectory(join(this.root, entry.name)))))
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  withShard<T>(website: string, month: string, read: (shard: ShardReader) => T): T {
+    return this.use(website, month, (path) => ShardReader.open(path), read);
+  }
+
+  /**
+   * Runs `read` on the month's summary, first brought up to date with its
+   * shard (or by `maxRows` of its new rows). What a summary caught up knows
+   * is kept for `facts`.
+   */
+  withSummary<T>(website: string, month: string, read: (summary: MonthSummary) => T, options: Pick<OpenOptions, "maxRows"> = {}): T {
+    const open = (path: string) => {
+      const summary = MonthSummary.open(path, { ...options, trusted: this.trusted.has(path) });
+      this.trusted.add(path);
+      if (summary.caughtUp) this.remember(path, summary.signature, summary.facts);
+      return summary;
+    };
+    return this.use(website, month, open, read);
+  }
+
+  /** Forgets what is known of a deleted website's shards. */
+  forget(website: string): void {
+    const prefix = websiteDir(this.root, website) + sep;
+    for (const path of [...this.trusted]) if (path.startsWith(prefix)) this.trusted.delete(path);
+    for (const path of [...this.known.keys()]) if (path.startsWith(prefix)) this.known.delete(path);
+  }
+
+  /**
+   * A shard's version: its inode, rewrite count, highest rowid and number of
+   * rows. Rows are only appended, which moves the rowid; a website deleted
+   * and created again has new files; a rewrite in place (migrate-platforms)
+   * counts itself in the file's `user_version`; rows deleted or a backup
+   * copied over it change the count or the rowid.
+   */
+  version(website: string, month: string): string {
+    return this.facts(website, month).version;
+  }
+
+  /**
+   * The month's version, events and first and last event, as its summary
+   * knows them once up to date (or, failing a summary, as the shard says),
+   * kept while the shard's files stay as they were: an unchanged month costs
+   * two `stat` calls.
+   */
+  facts(website: string, month: string, signature?: FileSignature): MonthFacts {
+    const path = shardPath(this.root, website, month);
+    if (!signature) {
+      try {
+        signature = shardSignature(path);
+      } catch (error) {
+        if (!existsSync(path)) throw new ShardGone(path);
+        throw new ShardFault(path, error);
+      }
+    }
+    const known = this.known.get(path);
+    if (known?.signature === signature.text) return known.facts;
+    try {
+      return this.withSummary(website, month, (summary) => summary.facts);
+    } catch (error) {
+      if (error instanceof ShardGone) throw error;
+      // A summary that cannot be written (a full disk, a read-only root): the shard itself says.
+      const facts = this.withShard(website, month, (shard) => shard.facts(signature.inode));
+      this.remember(path, signature!, facts);
+      return facts;
+    }
+  }
+
+  /** Whether what is known of the month holds for its files as `signature` says they are. */
+  knows(website: string, month: string, signature: FileSignature): boolean {
+    return this.known.get(shardPath(this.root, website, month))?.signature === signature.text;
+  }
+
+  /** Keeps what is known of a shard while its files stay as they are, if they have settled (see FileSignature). */
+  private remember(path: string, signature: FileSignature, facts: MonthFacts): void {
+    if (signature.settled) this.known.set(path, { signature: signature.text, facts });
+    else this.known.delete(path);
   }
 
   private use<Handle extends { close(): void }, T>(
@@ -51,6 +135,7 @@ export class TransientShards {
       handle = open(path);
       return read(handle, path);
     } catch (error) {
+      if (!existsSync(path)) throw new ShardGone(path);
       throw new ShardFault(path, error);
     } finally {
       handle?.close();
@@ -65,7 +150,18 @@ export class ShardFault extends Error {
   constructor(
     readonly path: string,
     cause: unknown,
+    /** What the path is: a shard, or a website's directory. */
+    readonly what = "shard",
   ) {
-    super(`shard ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`${what} ${path}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** A shard deleted while it was being read (its website or its month): it has no rows to give. */
+export class ShardGone extends Error {
+  override name = "ShardGone";
+
+  constructor(readonly path: string) {
+    super(`shard ${path} was deleted while it was read`);
   }
 }

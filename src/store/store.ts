@@ -35,6 +35,8 @@ export class Store {
   private readonly checkpointer: Checkpointer;
   /** Websites being moved to another node, or moved already: their writes are refused. */
   readonly moves: WebsiteMoves;
+  /** Hears of each website once a write to it has settled (the query worker's list of websites is kept until then). */
+  onWritten: (website: string) => void = () => {};
 
   constructor(
     readonly root: string,
@@ -94,7 +96,9 @@ export class Store {
         }
       }
       for (const [website, month, rows] of slow) outcomes.push(Promise.resolve(await this.write(website, month, rows)));
-      return await Promise.all(outcomes);
+      const settled = await Promise.all(outcomes);
+      for (const website of new Set(settled.map((outcome) => outcome.website))) this.onWritten(website);
+      return settled;
     } finally {
       release();
     }

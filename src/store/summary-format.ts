@@ -8,37 +8,44 @@
 export const SUMMARY_FILE = "summary.db";
 
 /** Kept in the file's `PRAGMA user_version`; a summary of any other is rebuilt. */
-export const SUMMARY_FORMAT = 2;
+export const SUMMARY_FORMAT = 4;
 
 export const DAY = 86_400;
 
-/**
- * The groupings a summary keeps, by number, as SQL over `visits`; 0 is every
- * event of the month. Values are text, whatever the column held.
- */
-export const SUMMARY_DIMENSIONS = [
-  "''",
-  "CAST(IFNULL(countryCode, '') AS TEXT)",
-  "CAST(IFNULL(platform, '') AS TEXT)",
-  "CAST(IFNULL(refererDomain, '') AS TEXT)",
-  "CAST(IFNULL(event, '') AS TEXT)",
-] as const;
+/** The `dim` of the sets of every event of the month, whatever their values. */
+export const ALL_EVENTS = "";
 
 /**
- * `visitors` gives each ip seen in the month a small integer id, for good.
- * A set is the sorted ids of the visitors behind a value's events, as
- * 32-bit integers in a BLOB: a month's 50,000 visitors of a value read in
- * one copy, where rows of ips would be read one by one. `month_sets` are a
- * whole month's, `day_sets` a UTC day's, for ranges that cut a month.
- * `source` is the shard the summary was made from (inode and rewrite count).
+ * `visitors` gives each ip seen in the month a small integer id, for good;
+ * `dim_values` does the same for each value of each dimension (see
+ * dimensions.ts). A set is the sorted ids of the visitors behind a value's
+ * events, as 32-bit integers in a BLOB: a month's 50,000 visitors of a value
+ * read in one copy, where rows of ips would be read one by one. `month_sets`
+ * are a whole month's, `day_sets` a UTC day's, for ranges that cut a month;
+ * their `dim` is a dimension's name, or '' for every event.
+ *
+ * `columns` is a copy of the rows themselves, column by column, in chunks
+ * (see month-columns.ts): a chunk's rows are in rowid order, and `chunks`
+ * says how many there are and the span of their times.
+ *
+ * `meta`: `source` is the shard the summary was made from (inode and rewrite
+ * count), `watermark` the highest rowid folded in and `rows` how many rows
+ * that was, `first_time` and `last_time` the earliest and latest event;
+ * `checked` the shard's file signature when they were last found to agree
+ * with it (see MonthSummary.open).
  */
 export const SUMMARY_SCHEMA = `
-  CREATE TABLE meta (source TEXT NOT NULL, watermark INTEGER NOT NULL);
+  CREATE TABLE meta (source TEXT NOT NULL, watermark INTEGER NOT NULL, rows INTEGER NOT NULL, checked TEXT NOT NULL,
+    first_time INTEGER, last_time INTEGER);
   CREATE TABLE visitors (id INTEGER PRIMARY KEY, ip TEXT NOT NULL UNIQUE);
-  CREATE TABLE month_sets (dim INTEGER NOT NULL, value TEXT NOT NULL, hits INTEGER NOT NULL, ids BLOB NOT NULL,
+  CREATE TABLE dim_values (dim TEXT NOT NULL, id INTEGER NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (dim, id), UNIQUE (dim, value));
+  CREATE TABLE month_sets (dim TEXT NOT NULL, value TEXT NOT NULL, hits INTEGER NOT NULL, ids BLOB NOT NULL,
     PRIMARY KEY (dim, value));
-  CREATE TABLE day_sets (dim INTEGER NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL, hits INTEGER NOT NULL,
+  CREATE TABLE day_sets (dim TEXT NOT NULL, day INTEGER NOT NULL, value TEXT NOT NULL, hits INTEGER NOT NULL,
     ids BLOB NOT NULL, PRIMARY KEY (dim, day, value));
+  CREATE TABLE chunks (chunk INTEGER PRIMARY KEY, rows INTEGER NOT NULL, first_time INTEGER NOT NULL, last_time INTEGER NOT NULL);
+  CREATE TABLE columns (name TEXT NOT NULL, chunk INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (name, chunk));
   PRAGMA user_version = ${SUMMARY_FORMAT};
 `;
 

@@ -1,64 +1,111 @@
 import { Database } from "bun:sqlite";
-import { rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { type Dimension, matchSql, type ValueMatch } from "./dimensions";
+import { monthBounds } from "./layout";
+import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
+import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
 import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
-/** The events of one group, and (when asked for) its visitors as a set of the month's ids. */
-export interface VisitorSet {
+/** The events of one value, and (when asked for) its visitors as a set of the month's ids. */
+export interface ValueSet {
+  value: string;
   hits: number;
   ids?: Uint32Array;
-}
-
-export interface ValueSet extends VisitorSet {
-  value: string;
 }
 
 export interface DaySet extends ValueSet {
   day: number;
 }
 
-export interface KeyedSet extends VisitorSet {
-  key: string | number;
+/** What a summary knows of its shard without reading it. */
+export interface MonthFacts {
+  /** The shard as the summary saw it: inode, rewrite count, watermark and rows (see TransientShards.version). */
+  version: string;
+  rows: number;
+  /** The earliest and latest event (Unix seconds); null when there is none. */
+  firstTime: number | null;
+  lastTime: number | null;
+}
+
+export interface OpenOptions {
+  /** Fold at most this many of the shard's new rows (the rest stay for the next open). */
+  maxRows?: number;
+  /**
+   * The summary was found to agree with its shard earlier in this process,
+   * whose writer only appends: rows need not be counted again to trust it.
+   */
+  trusted?: boolean;
+}
+
+interface Meta {
+  source: string;
+  watermark: number;
+  rows: number;
+  checked: string;
+  first_time: number | null;
+  last_time: number | null;
 }
 
 /**
- * A month's distinct visitors, per value of each grouping, for the whole
- * month and for each day. A busy month has a million events but some tens
- * of thousands of visitors: exact unique counts read these sets instead of
- * the rows, and merge them across months (see modules/query/visitor-space).
+ * A month's distinct visitors, per value of each dimension (and for all
+ * events), for the whole month and for each day; and the month's rows as
+ * columns of ids. A busy month has a million events but some tens of
+ * thousands of visitors: exact unique counts read these sets instead of the
+ * rows, and merge them across months (see modules/query/visitor-space);
+ * what sets cannot answer, the columns do (see modules/query/scan).
  *
  * The summary follows its shard by rowid: rows are only ever appended, so the
  * rows after the watermark are folded in before each use, which keeps a live
  * month current at the cost of its new rows only, and takes a backfill into
- * an old month in. Reads see the shard as of the watermark, so sets and rows
- * agree. It lives in a file of its own, written only by the query worker, so
- * building it never holds the lock the writer needs. Being derived, a
- * summary that cannot be read is deleted and built again.
+ * an old month in. Reads see the shard as of the watermark, so sets and
+ * columns agree. It lives in a file of its own, written only by the query
+ * worker, which reads the shard read-only, so building it never holds the
+ * lock the writer needs. Being derived, a summary that cannot be read is
+ * deleted and built again.
+ *
+ * A summary never answers for rows that are not in its shard. A shard
+ * changed behind the service's back (a backup copied over it in place, rows
+ * deleted with sqlite3 while the service was stopped) is found out on open:
+ * its highest rowid is below the watermark, or its rows up to the watermark
+ * are not as many as were folded. Counting them costs some milliseconds a
+ * million rows, so it is done once per process, and not even then when the
+ * shard's files are as they were (inode, size and times) when it last held:
+ * the shard is then not even opened, since it has nothing new either.
+ * Such a summary is deleted, file and all (so nothing of the rows removed
+ * stays in it), and built again.
  */
-export class MonthSummary {
+export class MonthSummary implements MonthColumns {
+  /** Each dimension's values, once read. */
+  private readonly dictionaries = new Map<Dimension, string[]>();
+
   private constructor(
     private readonly db: Database,
-    private readonly watermark: number,
+    readonly base: number,
     /** Whether every row of the shard is folded in (see `maxRows`). */
     readonly caughtUp: boolean,
+    readonly facts: MonthFacts,
+    /** The shard's files as they were before it was read: `facts` hold for them, when caught up. */
+    readonly signature: FileSignature,
   ) {}
 
   /**
    * Opens (or builds) the summary beside `shardPath`, brought up to the
    * shard's last row, or by `maxRows` of its new rows at most.
    */
-  static open(shardPath: string, maxRows = Infinity): MonthSummary {
+  static open(shardPath: string, options: OpenOptions = {}): MonthSummary {
     try {
-      return MonthSummary.openAt(shardPath, maxRows);
+      return MonthSummary.openAt(shardPath, options);
     } catch {
       removeSummary(shardPath);
-      return MonthSummary.openAt(shardPath, maxRows);
+      return MonthSummary.openAt(shardPath, options);
     }
   }
 
-  private static openAt(shardPath: string, maxRows: number): MonthSummary {
+  private static openAt(shardPath: string, { maxRows = Infinity, trusted = false }: OpenOptions): MonthSummary {
     const db = new Database(join(dirname(shardPath), SUMMARY_FILE), { create: true, strict: true });
+    let shard: ShardReader | undefined;
     try {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
       db.run("PRAGMA synchronous = OFF");
@@ -67,111 +114,133 @@ export class MonthSummary {
         if (db.query("SELECT 1 FROM sqlite_schema").get()) throw new Error("a summary of another format");
         db.exec(SUMMARY_SCHEMA);
       }
-      db.query("ATTACH ?1 AS shard").run(shardPath);
-      const rewrites = db.query<{ user_version: number }, []>("PRAGMA shard.user_version").get()!.user_version;
-      const source = `${statSync(shardPath).ino}:${rewrites}`;
-      const { watermark, top } = bringUpToDate(db, source, maxRows);
-      return new MonthSummary(db, watermark, watermark >= top);
+      // Read before the shard is, so a change made while it is read shows at the next open.
+      const signature = shardSignature(shardPath);
+      const month = monthBounds(basename(dirname(shardPath)));
+      const meta = db.query<Meta, []>("SELECT * FROM meta").get();
+      // The shard's files are as they were when every row of it was folded in: nothing to read there.
+      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature);
+      shard = ShardReader.open(shardPath);
+      const source = `${signature.inode}:${shard.rewrites()}`;
+      const top = shard.top();
+      if (meta && disagrees(meta, shard, source, top, trusted)) {
+        shard.close();
+        db.close(true);
+        removeSummary(shardPath);
+        return MonthSummary.openAt(shardPath, { maxRows, trusted: true });
+      }
+      if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked) VALUES (?1, 0, 0, '')").run(source);
+      const from = meta?.watermark ?? 0;
+      const watermark = Math.min(top, from + maxRows);
+      if (watermark > from) fold(db, shard, month, from, watermark);
+      const caughtUp = watermark >= top;
+      db.query("UPDATE meta SET checked = ?1 WHERE checked <> ?1").run(caughtUp && signature.settled ? signature.text : "");
+      return new MonthSummary(db, month.first, caughtUp, factsOf(db.query<Meta, []>("SELECT * FROM meta").get()!), signature);
     } catch (error) {
       db.close(true);
       throw error;
+    } finally {
+      shard?.close();
     }
   }
 
-  /** Sets of the whole month, one for each value of dimension `dim`. */
-  monthSets(dim: number, withIds: boolean): ValueSet[] {
+  /** Sets of the whole month, one for each value of `dim` (a dimension, or ALL_EVENTS) that `match` keeps (all without one). */
+  monthSets(dim: string, withIds: boolean, match?: ValueMatch): ValueSet[] {
+    const params: string[] = [dim];
+    const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ value: string; hits: number; ids?: Uint8Array }, [number]>(
-        `SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1`,
-      )
-      .all(dim);
+      .query<{ value: string; hits: number; ids?: Uint8Array }, string[]>(`SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`)
+      .all(...params);
     return rows.map(({ value, hits, ids }) => ({ value, hits, ids: ids && fromBlob(ids) }));
   }
 
-  /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim`. */
-  daySets(dim: number, firstDay: number, lastDay: number, withIds: boolean): DaySet[] {
+  /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim` that `match` keeps. */
+  daySets(dim: string, firstDay: number, lastDay: number, withIds: boolean, match?: ValueMatch): DaySet[] {
+    const params: (string | number)[] = [dim, firstDay, lastDay];
+    const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, [number, number, number]>(
-        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3`,
+      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, (string | number)[]>(
+        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
       )
-      .all(dim, firstDay, lastDay);
+      .all(...params);
     return rows.map(({ day, value, hits, ids }) => ({ day, value, hits, ids: ids && fromBlob(ids) }));
   }
 
-  /**
-   * Sets from the shard's rows between `start` and `end` (inclusive), grouped
-   * by `key`, an SQL expression over `visits` in which `?3` is `interval`.
-   */
-  rowSets(key: string, interval: number, start: number, end: number, withIds: boolean): KeyedSet[] {
-    const range = "rowid <= ?4 AND time >= ?1 AND time <= ?2";
-    const params: [number, number, number, number] = [start, end, interval, this.watermark];
-    if (!withIds) {
-      return this.db
-        .query<{ key: string | number; hits: number }, typeof params>(
-          `SELECT ${key} AS key, COUNT(*) AS hits FROM shard.visits WHERE ${range} GROUP BY 1`,
-        )
-        .all(...params);
+  values(dimension: Dimension): string[] {
+    let values = this.dictionaries.get(dimension);
+    if (values) return values;
+    values = [];
+    for (const [id, value] of this.db.query("SELECT id, value FROM dim_values WHERE dim = ?1").values(dimension) as [number, string][]) {
+      values[id] = value;
     }
-    // Grouped by ip before the join, so each distinct (key, ip) is looked up once, not each row.
-    const pairs = this.db
-      .query<unknown, typeof params>(
-        `SELECT g.key, v.id, g.hits FROM (
-           SELECT ${key} AS key, CAST(IFNULL(ip, '') AS TEXT) AS ip, COUNT(*) AS hits
-           FROM shard.visits WHERE ${range} GROUP BY 1, 2) AS g
-         JOIN visitors AS v ON v.ip = g.ip`,
-      )
-      .values(...params) as [string | number, number, number][];
-    return keyedSets(pairs);
+    this.dictionaries.set(dimension, values);
+    return values;
   }
 
-  /** Each visitor's ip, at the index of its id, to put the visitors of several months in one space. */
   visitors(): string[] {
-    const ips: string[] = [];
-    const rows = this.db.query("SELECT id, ip FROM visitors").values() as [number, string][];
-    for (const [id, ip] of rows) ips[id] = ip;
-    return ips;
+    // One string of every ip, in id order, split at NULs (which no event's field may hold): several times faster than a row each.
+    const { ips, count, top } = this.db
+      .query<{ ips: string | null; count: number; top: number }, []>(
+        "SELECT group_concat(ip, char(0)) AS ips, count(*) AS count, IFNULL(max(id), 0) AS top FROM (SELECT id, ip FROM visitors ORDER BY id)",
+      )
+      .get()!;
+    const split = ips === null ? [] : ips.split("\0");
+    // Ids count from 1: the ip of id i is the i-th.
+    const byId: string[] = new Array(count + 1);
+    if (split.length === count && top === count) {
+      for (let i = 0; i < count; i++) byId[i + 1] = split[i]!;
+      return byId;
+    }
+    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors").values() as [number, string][]) byId[id] = ip;
+    return byId;
   }
 
-  /** One more than the highest id: the sets' ids lie below it. */
   idBound(): number {
     return this.db.query<{ top: number }, []>("SELECT IFNULL(max(id), 0) + 1 AS top FROM visitors").get()!.top;
   }
 
-  /** Releases the files now (see Shard.close). */
+  chunks(from: number, to: number): Chunk[] {
+    const chunks = this.db
+      .query<{ chunk: number; rows: number; first_time: number; last_time: number }, [number, number]>(
+        "SELECT chunk, rows, first_time, last_time FROM chunks WHERE last_time >= ?1 AND first_time <= ?2 ORDER BY chunk",
+      )
+      .all(from, to);
+    const readColumn = this.db.query<{ data: Uint8Array }, [string, number]>("SELECT data FROM columns WHERE name = ?1 AND chunk = ?2");
+    // One array a column, reused from chunk to chunk; the chunk that last read it is held to know when it is current.
+    const scratch = new Map<ColumnName, { ids: Uint32Array; chunk: number }>();
+    return chunks.map(({ chunk, rows, first_time, last_time }) => ({
+      rows,
+      firstTime: first_time,
+      lastTime: last_time,
+      column: (name: ColumnName) => {
+        let held = scratch.get(name);
+        if (held?.chunk === chunk) return held.ids;
+        const ids = decodeColumn(readColumn.get(name, chunk)!.data, rows, held?.ids.buffer.byteLength === CHUNK_ROWS * 4 ? held.ids : new Uint32Array(CHUNK_ROWS));
+        scratch.set(name, (held = { ids, chunk }));
+        return ids;
+      },
+    }));
+  }
+
+  /** Releases the file now (see Shard.close). */
   close(): void {
     this.db.close(true);
   }
 }
 
-/** Sets from rows grouped by key and visitor: (key, visitor id, events). */
-export function keyedSets(pairs: Iterable<readonly [string | number, number, number]>): KeyedSet[] {
-  const sets = new Map<string | number, { hits: number; ids: number[] }>();
-  for (const [key, id, hits] of pairs) {
-    let set = sets.get(key);
-    if (!set) sets.set(key, (set = { hits: 0, ids: [] }));
-    set.hits += hits;
-    set.ids.push(id);
-  }
-  return Array.from(sets, ([key, { hits, ids }]) => ({ key, hits, ids: Uint32Array.from(ids) }));
+function factsOf(meta: Meta): MonthFacts {
+  return { version: `${meta.source}:${meta.watermark}:${meta.rows}`, rows: meta.rows, firstTime: meta.first_time, lastTime: meta.last_time };
 }
 
 /**
- * Folds in the shard's new rows, `maxRows` at most. A summary made from
- * another file at this path, or from before a rewrite in place, starts again.
+ * Whether the summary counted rows that are no longer in the shard, or was
+ * made from another file at this path, or from before a rewrite in place:
+ * a highest rowid below its watermark, or (unless `trusted`) another number
+ * of rows up to the watermark.
  */
-function bringUpToDate(db: Database, source: string, maxRows: number): { watermark: number; top: number } {
-  const meta = db.query<{ source: string; watermark: number }, []>("SELECT source, watermark FROM meta").get();
-  if (meta?.source !== source) {
-    db.transaction(() => {
-      for (const table of ["meta", "visitors", "month_sets", "day_sets"]) db.run(`DELETE FROM ${table}`);
-      db.query("INSERT INTO meta (source, watermark) VALUES (?1, 0)").run(source);
-    })();
-  }
-  const from = meta?.source === source ? meta.watermark : 0;
-  const top = db.query<{ top: number }, []>("SELECT IFNULL(max(rowid), 0) AS top FROM shard.visits").get()!.top;
-  const watermark = Math.min(top, from + maxRows);
-  if (watermark > from) fold(db, from, watermark);
-  return { watermark: Math.max(watermark, from), top };
+function disagrees(meta: Meta, shard: ShardReader, source: string, top: number, trusted: boolean): boolean {
+  if (meta.source !== source || top < meta.watermark) return true;
+  return !trusted && shard.rowsUpTo(meta.watermark) !== meta.rows;
 }
 
 /** Deletes the summary beside `shardPath`: when its shard is rewritten in place, or it cannot be read. */

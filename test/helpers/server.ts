@@ -42,6 +42,8 @@ export interface StartOptions {
   /** Defaults to a new temporary directory, removed by stop(). */
   root?: string;
   cwd?: string;
+  /** A command the server runs under, such as `setpriv` with its arguments. */
+  prefix?: string[];
 }
 
 /** Starts a real server on an ephemeral loopback port and waits until it answers. */
@@ -49,7 +51,7 @@ export async function startServer(options: StartOptions = {}): Promise<TestServe
   const ownRoot = options.root === undefined;
   const root = options.root ?? join(tempDir(), "dbs");
   const ownCwd = options.cwd === undefined ? tempDir("ma-cwd-") : undefined;
-  const proc = Bun.spawn([...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, ...(options.args ?? [])], {
+  const proc = Bun.spawn([...(options.prefix ?? []), ...serverCommand(), "--host", "127.0.0.1", "--port", "0", "--root", root, ...(options.args ?? [])], {
     cwd: options.cwd ?? ownCwd,
     env: cleanEnv(options.env ?? {}),
     stdout: "pipe",

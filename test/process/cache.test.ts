@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { SUMMARY_FORMAT } from "../../src/store/summary-format";
 import { request, startServer, tempDir, type TestServer } from "../helpers/server";
 
 /**
@@ -118,7 +119,7 @@ describe("answers across months, from month summaries", () => {
     old.close();
     expect(JSON.parse(await text("/site.example/count?start=2016-12-01T00:00:00Z&end=2016-12-31T23:59:59Z"))).toEqual({ total: 2, unique: 2 });
     const rebuilt = new Database(summary, { readonly: true });
-    expect(rebuilt.query("PRAGMA user_version").get()).toEqual({ user_version: 2 });
+    expect(rebuilt.query("PRAGMA user_version").get()).toEqual({ user_version: SUMMARY_FORMAT });
     rebuilt.close();
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "../helpers/server";
+import { waitFor } from "../helpers/wait";
 
 /** 25 events over two months; several share a second, so order within a second is by arrival. */
 const EVENTS = Array.from({ length: 25 }, (_, i) => ({
@@ -169,9 +170,11 @@ describe("GET /:website streaming", () => {
     }
     await writer.stop();
 
-    // A fresh process, so its memory is the export's and not the ingest's.
-    const reader = await startServer({ root, args: ["--log-level", "warn"] });
+    // A fresh process, so its memory is the export's and not the ingest's, once
+    // the summaries it builds after start (in the same process) are built.
+    const reader = await startServer({ root });
     try {
+      await waitFor("the summaries line", () => reader.output().includes("summaries up to date"), 60_000);
       const residentMb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${reader.pid}/status`, "utf8"))![1]) / 1024;
       await request(`${reader.url}/big.example?limit=1`);
       const before = residentMb();

@@ -1,3 +1,4 @@
+import { AppError } from "../../errors";
 import type { Logger } from "../../observe/log";
 import { QUERY_WORKER } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
@@ -32,6 +33,7 @@ export class QueryEngine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly counts = { hits: 0, misses: 0, bytes: 0 };
+  private readonly faultsTold = new Set<string>();
 
   constructor(
     private readonly setup: WorkerSetup,
@@ -44,6 +46,20 @@ export class QueryEngine {
   /** The answer's JSON text, from the cache or computed. */
   run(request: QueryRequest): Promise<string> {
     return this.send({ id: this.nextId++, request });
+  }
+
+  /** `GET /_websites`: the JSON of every website with what its summaries know. */
+  websites(): Promise<string> {
+    return this.send({ id: this.nextId++, websites: true });
+  }
+
+  /**
+   * Tells the worker a website was written to (see WebsiteList), before the
+   * write is answered, so any request that follows it is told after.
+   */
+  written(website: string): void {
+    // A worker being replaced starts with nothing known: nothing to tell it.
+    if (!this.down) this.worker.postMessage({ written: [website] } satisfies WorkerMessage);
   }
 
   /** Drops the cached answers of a deleted website. */
@@ -86,6 +102,7 @@ export class QueryEngine {
   private settle(reply: WorkerReply): void {
     if ("ready" in reply) return this.started.resolve();
     if ("summariesBuilt" in reply) {
+      for (const dir of reply.unreadable) this.log.warn("cannot list a website directory; its queries fail until it can be read", { dir });
       this.log.info("summaries up to date", { shards: reply.summariesBuilt });
       return;
     }
@@ -93,11 +110,18 @@ export class QueryEngine {
     if (!pending) return;
     this.pending.delete(reply.id);
     if ("error" in reply) {
-      pending.reject(reply.shard ? new ShardFault(reply.shard, new Error(reply.error)) : new Error(reply.error));
+      if (reply.code) pending.reject(new AppError(reply.code, reply.error));
+      else pending.reject(reply.shard ? new ShardFault(reply.shard.path, new Error(reply.error), reply.shard.what) : new Error(reply.error));
       return;
     }
     this.counts.bytes = reply.cacheBytes;
-    if (reply.body !== "") this.counts[reply.cached ? "hits" : "misses"]++;
+    for (const fault of reply.faults ?? []) {
+      // A dashboard asks again and again: each fault is told once.
+      if (this.faultsTold.has(fault)) continue;
+      this.faultsTold.add(fault);
+      this.log.warn("listing websites: cannot read", { fault });
+    }
+    if (reply.cache) this.counts[reply.cache === "hit" ? "hits" : "misses"]++;
     pending.resolve(reply.body);
   }
 }

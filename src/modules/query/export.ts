@@ -4,6 +4,7 @@ import type { StreamWatcher } from "../../http/connection";
 import type { Store } from "../../store/store";
 import type { TimeRange } from "../../store/visit";
 import { MAX_TIME } from "../../time";
+import { type Filter, filterSql } from "./filters";
 
 export type ExportFormat = "json" | "ndjson" | "csv";
 
@@ -37,13 +38,17 @@ const CSV_LINE = `${TIME} || ',' || ${TEXT_COLUMNS.map((c) => `'"' || replace(IF
 const LINE: Record<ExportFormat, string> = { json: JSON_LINE, ndjson: JSON_LINE, csv: CSV_LINE };
 
 /**
- * The rows after (time, rowid), in order. The seek is on `time` alone —
- * SQLite does not seek on a row value — and the rowid only breaks ties.
+ * The rows after (time, rowid) that pass the filters, in order, and the
+ * filters' parameters (from ?6 on). The seek is on `time` alone — SQLite
+ * does not seek on a row value — and the rowid only breaks ties.
  */
-const pageSql = (format: ExportFormat) =>
-  `SELECT rowid AS id, time, ${LINE[format]} AS line FROM visits
-   WHERE time >= max(?1, ?3) AND time <= ?2 AND (time > ?3 OR rowid > ?4)
+function pageSql(format: ExportFormat, filters: readonly Filter[]): { sql: string; params: string[] } {
+  const filter = filterSql(filters, 6);
+  const sql = `SELECT rowid AS id, time, ${LINE[format]} AS line FROM visits
+   WHERE time >= max(?1, ?3) AND time <= ?2 AND (time > ?3 OR rowid > ?4) AND ${filter.sql}
    ORDER BY time, rowid LIMIT ?5`;
+  return { sql, params: filter.params };
+}
 
 interface Row {
   id: number;
@@ -58,14 +63,21 @@ const CONTENT_TYPES: Record<ExportFormat, string> = {
 };
 
 /**
- * `GET /:website`: every event in the range, oldest first, as JSON
+ * `GET /:website`: every event in the range that passes the filters, oldest first, as JSON
  * (`{"list": […]}`), NDJSON or CSV. Without a limit the answer is streamed:
  * rows are read a chunk at a time as the client takes them, so memory does
  * not grow with the answer. With a limit it is one page, and a cursor to the
  * next (`"next"` in JSON, and the `X-Next-Cursor` header) when more remain.
  */
-export function exportVisits(store: Store, website: string, range: TimeRange, options: ExportOptions, watcher?: StreamWatcher): Response {
-  const reader = new RowReader(store, website, range, pageSql(options.format), options.after);
+export function exportVisits(
+  store: Store,
+  website: string,
+  range: TimeRange,
+  filters: readonly Filter[],
+  options: ExportOptions,
+  watcher?: StreamWatcher,
+): Response {
+  const reader = new RowReader(store, website, range, pageSql(options.format, filters), options.after);
   const format = FORMATS[options.format];
   const headers: Record<string, string> = { "content-type": CONTENT_TYPES[options.format] };
 
@@ -124,7 +136,7 @@ class RowReader {
     private readonly store: Store,
     private readonly website: string,
     private readonly range: TimeRange,
-    private readonly sql: string,
+    private readonly page: { sql: string; params: string[] },
     start: Position | undefined,
   ) {
     this.months = store.months(website, range).filter((month) => !start || month >= start.month);
@@ -171,7 +183,7 @@ class RowReader {
 
   private fetch(month: string, after: { time: number; rowid: number }, limit: number): Row[] {
     return this.store.withShard(this.website, month, (shard) =>
-      shard.all<Row>(this.sql, this.range.start ?? 0, this.range.end ?? MAX_TIME, after.time, after.rowid, limit),
+      shard.all<Row>(this.page.sql, this.range.start ?? 0, this.range.end ?? MAX_TIME, after.time, after.rowid, limit, ...this.page.params),
     );
   }
 }

@@ -8,13 +8,12 @@ import { websiteParam } from "../../http/website-param";
 import type { Store } from "../../store/store";
 import type { QueryEngine } from "./engine";
 import { exportVisits } from "./export";
-import { parseExport, parseInterval, parseProperty, parseRange, parseUnique } from "./model";
+import { parseBreakdown, parseExport, parseFilters, parseInterval, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
 
 /**
  * The read routes. Counts, breakdowns and series are computed by the query
- * worker (see engine.ts); the event list streams from the shards here. The
- * original's `cache` parameter is accepted and ignored: answers are cached
- * anyway, and never stale.
+ * worker (see engine.ts); the event list streams from the shards here. Each
+ * reads its query string once, as model.ts says.
  */
 export function queryRoutes(store: Store, engine: QueryEngine, timeouts: ConnectionTimeouts) {
   const knownWebsite = (segment: string | undefined, request: Request): string => {
@@ -28,31 +27,40 @@ export function queryRoutes(store: Store, engine: QueryEngine, timeouts: Connect
     jsonResponse(await withoutIdleTimeout(request, server, timeouts, body));
 
   return new Elysia({ name: "query" })
-    .get("/:website", ({ params, query, request, server }) =>
-      exportVisits(store, knownWebsite(params.website, request), parseRange(query), parseExport(query), watchStream(request, server, timeouts)),
-    )
-    .get("/:website/count", ({ params, query, request, server }) =>
-      json(request, server, engine.run({ kind: "count", website: knownWebsite(params.website, request), range: parseRange(query) })),
-    )
-    .get("/:website/time", ({ params, query, request, server }) =>
-      json(
-        request,
-        server,
-        engine.run({
-          kind: "series",
-          website: knownWebsite(params.website, request),
-          range: parseRange(query),
-          interval: parseInterval(query),
-          unique: parseUnique(query),
-        }),
-      ),
-    )
-    .get("/:website/:property", ({ params, query, request, server }) => {
+    .get("/_websites", ({ request, server }) => {
+      QueryParams.read(request, ["cache"]);
+      return json(request, server, engine.websites());
+    })
+    .get("/:website", ({ params, request, server }) => {
       const website = knownWebsite(params.website, request);
+      const query = QueryParams.read(request, ROUTE_PARAMS.list);
+      return exportVisits(store, website, parseRange(query), parseFilters(query), parseExport(query), watchStream(request, server, timeouts));
+    })
+    .get("/:website/count", ({ params, request, server }) => {
+      const website = knownWebsite(params.website, request);
+      const query = QueryParams.read(request, ROUTE_PARAMS.count);
+      // Unique visitors are always counted here; the parameter is only checked.
+      parseUnique(query);
+      return json(request, server, engine.run({ kind: "count", website, range: parseRange(query), filters: parseFilters(query) }));
+    })
+    .get("/:website/time", ({ params, request, server }) => {
+      const website = knownWebsite(params.website, request);
+      const query = QueryParams.read(request, ROUTE_PARAMS.series);
+      const interval = parseInterval(query);
       return json(
         request,
         server,
-        engine.run({ kind: "breakdown", website, property: parseProperty(params.property), range: parseRange(query), unique: parseUnique(query) }),
+        engine.run({ kind: "series", website, range: parseRange(query), filters: parseFilters(query), interval, unique: parseUnique(query) }),
+      );
+    })
+    .get("/:website/:property", ({ params, request, server }) => {
+      const website = knownWebsite(params.website, request);
+      const dimension = parseBreakdown(params.property);
+      const query = QueryParams.read(request, ROUTE_PARAMS.breakdown);
+      return json(
+        request,
+        server,
+        engine.run({ kind: "breakdown", website, dimension, range: parseRange(query), filters: parseFilters(query), unique: parseUnique(query) }),
       );
     });
 }

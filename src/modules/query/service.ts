@@ -1,12 +1,16 @@
 import { countryName } from "../../enrich/countries";
+import type { Dimension } from "../../store/dimensions";
 import { monthBounds } from "../../store/layout";
-import type { Shard } from "../../store/shard";
-import type { TransientShards } from "../../store/shard-source";
-import { keyedSets, type MonthSummary } from "../../store/summary";
-import { DAY, SUMMARY_DIMENSIONS } from "../../store/summary-format";
+import { type MonthColumns, ShardColumns } from "../../store/month-columns";
+import { ShardGone, type TransientShards } from "../../store/shard-source";
+import type { MonthSummary } from "../../store/summary";
+import { ALL_EVENTS, DAY } from "../../store/summary-format";
 import type { TimeRange } from "../../store/visit";
-import { formatTime } from "../../time";
-import { PROPERTIES, type Property } from "./model";
+import { formatTime, MAX_TIME } from "../../time";
+import { bucketStarts, TimeZone } from "./calendar";
+import { type Filter, matches } from "./filters";
+import type { Interval } from "./model";
+import { type ScanGroups, scanMonth } from "./scan";
 import { addSet, combine, type Key, monthPart, type MonthPart } from "./visitor-space";
 
 /** Events, and distinct visitors (0 unless asked for). */
@@ -25,162 +29,258 @@ export interface Bucket extends Count {
   end: string;
 }
 
+/** A query as the routes parse it; plain data, so it can cross to the query worker. */
+export type QueryRequest =
+  | { kind: "count"; website: string; range: TimeRange; filters: Filter[]; unique?: boolean }
+  | { kind: "breakdown"; website: string; range: TimeRange; filters: Filter[]; dimension: Dimension; unique: boolean }
+  | { kind: "series"; website: string; range: TimeRange; filters: Filter[]; interval: Interval; unique: boolean };
+
+/** How a breakdown labels its values: countries by their English name, the rest by the value itself. */
+const LABELS: Partial<Record<Dimension, (id: string) => string>> = { countryCode: countryName };
+
 /** How to group events. */
 interface Grouping {
-  /** The summary dimension whose sets it reads. */
-  dim: number;
-  /** The group of a row, as SQL over `visits`; `?3` is `interval`. */
-  key: string;
-  interval: number;
-  /** A whole month's sets give the month's groups. */
-  wholeMonths: boolean;
-  /** The group of a day's set, when days' sets give groups. */
-  ofDay?: (day: number, value: string) => Key;
+  /** How a scan of a month's columns groups rows. */
+  scan: ScanGroups;
+  /** A breakdown's dimension: a set's value is then its group. */
+  dimension?: Dimension;
+  /** Otherwise: the group of a whole month's events, when they fall in one. */
+  ofMonth?: (first: number, last: number) => Key | undefined;
+  /** And the group of a whole UTC day's events, when they fall in one. */
+  ofDay?: (day: number) => Key | undefined;
   /** One group can hold events of two months, whose visitors then need one id space. */
   crossesMonths: boolean;
 }
+
+/** Past this many days of a month that two buckets share, the month is scanned whole rather than day by day. */
+const MAX_SPLIT_DAYS = 8;
 
 /** The part of the range that falls in one month. */
 interface Span {
   from: number;
   to: number;
-  wholeMonth: boolean;
+  first: number;
+  last: number;
 }
 
 /**
- * Counts events of a website in a range, grouped as `grouping` says.
+ * Counts events of a website in a range, grouped as `grouping` says, of
+ * those that pass every filter.
  *
- * Unique visitors must be exact over the whole range, and a visitor seen in two
- * months is one visitor: so each month gives its groups' sets of visitors and
- * the sets are united across months, never their sizes summed. Each month is
- * read from its summary: the month's sets when the range covers it whole,
- * else its whole days' sets, and rows only for the hours at either edge.
+ * Unique visitors must be exact over the whole range, and a visitor seen in
+ * two months is one visitor: so each month gives its groups' sets of
+ * visitors and the sets are united across months, never their sizes summed.
+ * Each month is read from its summary: from the month's sets when the range
+ * covers it whole, else from its whole days' sets, and from its columns
+ * only for the hours at either edge. Sets exist per value of one dimension:
+ * they serve a query with no filter, or a filter on one dimension when the
+ * groups are not of another. Everything else (filters on several
+ * dimensions, a breakdown by one dimension filtered by another, buckets of
+ * local time) is a scan of the month's columns.
  */
-function tally(shards: TransientShards, website: string, range: TimeRange, grouping: Grouping, unique: boolean) {
+function tally(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], grouping: Grouping, unique: boolean) {
   const months = shards.months(website, range);
   const oneSpace = unique && months.length > 1 && grouping.crossesMonths;
-  const parts = months.map((month) => {
-    const span = spanOf(range, month);
+  const parts = months.flatMap((month) => {
+    const { first, last } = monthBounds(month);
+    const span = { from: Math.max(range.start ?? first, first), to: Math.min(range.end ?? last, last), first, last };
+    const read = (columns: MonthColumns, summary?: MonthSummary) => monthGroups(columns, summary, span, filters, grouping, unique, oneSpace);
     try {
-      return shards.withSummary(website, month, (summary) => fromSummary(summary, span, grouping, unique, oneSpace));
-    } catch {
-      // A full disk or a read-only root keeps the summary from being written:
-      // it only saves time, and the shard's rows give the same answer.
-      return shards.withShard(website, month, (shard) => fromRows(shard, span, grouping, unique));
+      try {
+        return [shards.withSummary(website, month, (summary) => read(summary, summary))];
+      } catch (error) {
+        if (error instanceof ShardGone) throw error;
+        // A full disk or a read-only root keeps the summary from being written:
+        // it only saves time, and the shard's rows give the same answer.
+        return [shards.withShard(website, month, (shard) => read(new ShardColumns(shard, { first, last }, { first: span.from, last: span.to })))];
+      }
+    } catch (error) {
+      // Deleted since it was listed (DELETE, retention): it holds nothing any more.
+      if (error instanceof ShardGone) return [];
+      throw error;
     }
   });
-  return combine(parts);
+  // A month without groups has no visitors to put in one space with the others.
+  return combine(parts.filter((part) => part.groups.size > 0));
 }
 
-function spanOf({ start, end }: TimeRange, month: string): Span {
-  const { first, last } = monthBounds(month);
-  const from = Math.max(start ?? first, first);
-  const to = Math.min(end ?? last, last);
-  return { from, to, wholeMonth: from === first && to === last };
+function monthGroups(
+  columns: MonthColumns,
+  summary: MonthSummary | undefined,
+  span: Span,
+  filters: Filter[],
+  grouping: Grouping,
+  unique: boolean,
+  oneSpace: boolean,
+): MonthPart {
+  const part = monthPart(columns.idBound());
+  addGroups(part, columns, summary, span, filters, grouping, unique);
+  // Read only for a month with groups: a filter may leave most months without.
+  if (oneSpace && part.groups.size > 0) part.visitors = columns.visitors();
+  return part;
 }
 
-function fromSummary(summary: MonthSummary, span: Span, grouping: Grouping, unique: boolean, oneSpace: boolean): MonthPart {
-  const part = monthPart(summary.idBound(), oneSpace ? summary.visitors() : undefined);
-  if (span.wholeMonth && grouping.wholeMonths) {
-    for (const set of summary.monthSets(grouping.dim, unique)) addSet(part, set.value, set);
-    return part;
-  }
-  const rows = (from: number, to: number) => {
-    for (const set of summary.rowSets(grouping.key, grouping.interval, from, to, unique)) addSet(part, set.key, set);
+/** Adds a month's groups to `part`: from sets where they can answer, else from the columns. */
+function addGroups(
+  part: MonthPart,
+  columns: MonthColumns,
+  summary: MonthSummary | undefined,
+  span: Span,
+  filters: Filter[],
+  grouping: Grouping,
+  unique: boolean,
+): void {
+  let accepted: [Dimension, Uint8Array][] | undefined;
+  const scan = (from: number, to: number) => {
+    // Which ids of each filtered dimension's values pass, worked out once for the month.
+    accepted ??= filters.map((filter): [Dimension, Uint8Array] => {
+      const values = columns.values(filter.dimension);
+      const passes = new Uint8Array(Math.max(values.length, 1));
+      values.forEach((value, id) => (passes[id] = matches(filter, value) ? 1 : 0));
+      return [filter.dimension, passes];
+    });
+    scanMonth(columns, { from, to, accepted, groups: grouping.scan, unique }, part);
   };
+
+  const sets = summary && setsFor(filters, grouping);
+  if (!sets || !summary) {
+    scan(span.from, span.to);
+    return;
+  }
+  const { dim, match } = sets;
+  const keyOf = (value: string, time: Key) => (grouping.dimension ? value : time);
+  const whole = span.from === span.first && span.to === span.last;
+  const monthKey = whole ? (grouping.dimension ? "" : grouping.ofMonth?.(span.first, span.last)) : undefined;
+  if (monthKey !== undefined) {
+    for (const set of summary.monthSets(dim, unique, match)) addSet(part, keyOf(set.value, monthKey), set);
+    return;
+  }
+  const ofDay = grouping.dimension ? () => "" : grouping.ofDay;
   const firstDay = Math.ceil(span.from / DAY) * DAY;
   const afterDays = Math.floor((span.to + 1) / DAY) * DAY;
-  const { ofDay } = grouping;
-  if (!ofDay || firstDay >= afterDays) {
-    rows(span.from, span.to);
-    return part;
+  const split: number[] = [];
+  for (let day = firstDay; ofDay && day < afterDays; day += DAY) if (ofDay(day) === undefined) split.push(day);
+  if (!ofDay || firstDay >= afterDays || split.length > MAX_SPLIT_DAYS) {
+    scan(span.from, span.to);
+    return;
   }
-  for (const set of summary.daySets(grouping.dim, firstDay, afterDays - DAY, unique)) addSet(part, ofDay(set.day, set.value), set);
-  if (span.from < firstDay) rows(span.from, firstDay - 1);
-  if (afterDays <= span.to) rows(afterDays, span.to);
-  return part;
-}
-
-/** The month's groups from its rows alone, its visitors numbered as they come. */
-function fromRows(shard: Shard, span: Span, grouping: Grouping, unique: boolean): MonthPart {
-  const where = "FROM visits WHERE time >= ?1 AND time <= ?2";
-  const params = grouping.interval ? [span.from, span.to, grouping.interval] : [span.from, span.to];
-  if (!unique) {
-    const part = monthPart(0);
-    for (const { key, hits } of shard.all<{ key: Key; hits: number }>(`SELECT ${grouping.key} AS key, COUNT(*) AS hits ${where} GROUP BY 1`, ...params)) {
-      addSet(part, key, { hits });
-    }
-    return part;
+  for (const set of summary.daySets(dim, firstDay, afterDays - DAY, unique, match)) {
+    const key = ofDay(set.day);
+    if (key !== undefined) addSet(part, keyOf(set.value, key), set);
   }
-  const rows = shard.all<{ key: Key; ip: string; hits: number }>(
-    `SELECT ${grouping.key} AS key, CAST(IFNULL(ip, '') AS TEXT) AS ip, COUNT(*) AS hits ${where} GROUP BY 1, 2`,
-    ...params,
-  );
-  const ids = new Map<string, number>();
-  const pairs = rows.map(({ key, ip, hits }) => {
-    let id = ids.get(ip);
-    if (id === undefined) ids.set(ip, (id = ids.size));
-    return [key, id, hits] as const;
-  });
-  const part = monthPart(ids.size, Array.from(ids.keys()));
-  for (const set of keyedSets(pairs)) addSet(part, set.key, set);
-  return part;
+  // Days that two buckets share, and the hours at either edge, from the columns.
+  for (const day of split) scan(day, day + DAY - 1);
+  if (span.from < firstDay) scan(span.from, firstDay - 1);
+  if (afterDays <= span.to) scan(afterDays, span.to);
 }
 
-/** A breakdown's (or the count's) grouping: by the values of summary dimension `dim`. */
-function byDimension(dim: number): Grouping {
-  return { dim, key: SUMMARY_DIMENSIONS[dim]!, interval: 0, wholeMonths: true, ofDay: (_, value) => value, crossesMonths: true };
+/**
+ * Which sets can answer: those of the grouping's dimension (or of all
+ * events) when nothing is filtered; those of the one dimension filtered,
+ * kept to its values, when the groups are not of another dimension.
+ */
+function setsFor(filters: Filter[], grouping: Grouping): { dim: string; match?: Filter } | undefined {
+  if (filters.length === 0) return { dim: grouping.dimension ?? ALL_EVENTS };
+  const [filter] = filters;
+  if (filters.length > 1 || (grouping.dimension && grouping.dimension !== filter!.dimension)) return undefined;
+  return { dim: filter!.dimension, match: filter };
 }
 
-/** Buckets of `interval` seconds aligned on the epoch: from days' sets when they are whole days. */
-function byInterval(interval: number): Grouping {
+const byDimension = (dimension: Dimension): Grouping => ({ scan: { kind: "dimension", dimension }, dimension, crossesMonths: true });
+
+const everything: Grouping = { scan: { kind: "all" }, ofMonth: () => "", ofDay: () => "", crossesMonths: true };
+
+/** Buckets of `seconds` aligned on the epoch: from days' sets when they are whole days. */
+function byInterval(seconds: number, months: string[]): Grouping {
+  const bucket = (time: number) => time - (time % seconds);
   return {
-    dim: 0,
-    key: "(time / ?3) * ?3",
-    interval,
-    wholeMonths: false,
-    ofDay: interval % DAY === 0 ? (day) => day - (day % interval) : undefined,
-    // Months begin at midnight UTC, so a bucket that divides a day lies in one month.
-    crossesMonths: DAY % interval !== 0,
+    scan: { kind: "interval", seconds },
+    ofMonth: (first, last) => (bucket(first) === bucket(last) ? bucket(first) : undefined),
+    ofDay: seconds % DAY === 0 ? bucket : undefined,
+    crossesMonths: months.slice(1).some((month) => monthBounds(month).first % seconds !== 0),
   };
 }
 
-export function count(shards: TransientShards, website: string, range: TimeRange, unique = true): Count {
-  const [all] = tally(shards, website, range, byDimension(0), unique);
+/**
+ * Calendar buckets of a time zone, that start at each of `starts`: a whole
+ * month or UTC day that lies in one bucket is read from its sets (all of
+ * them where the zone is UTC and buckets are days or longer; in another
+ * zone, the months and days inside weeks, months and years).
+ */
+function byCalendar(starts: number[], months: string[]): Grouping {
+  const bucketOf = (time: number) => {
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (starts[middle]! <= time) low = middle;
+      else high = middle - 1;
+    }
+    return starts[low]!;
+  };
+  const boundaries = new Set(starts);
+  return {
+    scan: { kind: "buckets", starts },
+    ofMonth: (first, last) => (bucketOf(first) === bucketOf(last) ? bucketOf(first) : undefined),
+    ofDay: (day) => (bucketOf(day) === bucketOf(day + DAY - 1) ? bucketOf(day) : undefined),
+    crossesMonths: months.slice(1).some((month) => !boundaries.has(monthBounds(month).first)),
+  };
+}
+
+/** Events and distinct visitors; with `unique` false (nothing to count visitors by), visitors are 0. */
+export function count(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], unique = true): Count {
+  const [all] = tally(shards, website, range, filters, everything, unique);
   return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
 }
 
-export function breakdown(shards: TransientShards, website: string, range: TimeRange, property: Property, unique: boolean): Breakdown[] {
-  return tally(shards, website, range, byDimension(PROPERTIES[property]), unique)
-    .map(({ key, total, unique }) => {
-      const id = String(key);
-      return { id, label: property === "countries" ? countryName(id) : id, total, unique };
-    })
+export function breakdown(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], dimension: Dimension, unique: boolean): Breakdown[] {
+  const label = LABELS[dimension] ?? ((id: string) => id);
+  return tally(shards, website, range, filters, byDimension(dimension), unique)
+    .map(({ key, total, unique }) => ({ id: String(key), label: label(String(key)), total, unique }))
     .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** Buckets of `interval` seconds aligned on the Unix epoch; only those with events. */
-export function series(shards: TransientShards, website: string, range: TimeRange, interval: number, unique: boolean): Bucket[] {
-  return tally(shards, website, range, byInterval(interval), unique)
+/** Buckets that hold events, ascending: of a number of seconds from the epoch on, or of a local calendar. */
+export function series(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], interval: Interval, unique: boolean): Bucket[] {
+  const months = shards.months(website, range);
+  if (months.length === 0) return [];
+  let grouping: Grouping;
+  let end: (start: number) => number;
+  if ("seconds" in interval) {
+    grouping = byInterval(interval.seconds, months);
+    end = (start) => start + interval.seconds;
+  } else {
+    const from = Math.max(range.start ?? 0, monthBounds(months[0]!).first);
+    const to = Math.min(range.end ?? MAX_TIME, monthBounds(months.at(-1)!).last);
+    const starts = bucketStarts(interval.unit, TimeZone.named(interval.zone), from, to);
+    grouping = byCalendar(starts, months);
+    const next = new Map(starts.slice(0, -1).map((start, i) => [start, starts[i + 1]!]));
+    end = (start) => next.get(start)!;
+  }
+  return tally(shards, website, range, filters, grouping, unique)
     .map(({ key, total, unique }) => ({ start: Number(key), total, unique }))
     .sort((a, b) => a.start - b.start)
-    .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(start + interval), total, unique }));
+    .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(bucketEnd(end(start))), total, unique }));
 }
 
-/** A query as the routes parse it; plain data, so it can cross to the query worker. */
-export type QueryRequest =
-  | { kind: "count"; website: string; range: TimeRange; unique?: boolean }
-  | { kind: "breakdown"; website: string; range: TimeRange; property: Property; unique: boolean }
-  | { kind: "series"; website: string; range: TimeRange; interval: number; unique: boolean };
+/**
+ * A bucket's end as the answer writes it: after 9999-12-31T23:59:59Z, the
+ * last second of a four-digit year, no time can be written, so a bucket that
+ * would end later ends there.
+ */
+function bucketEnd(end: number): number {
+  return Math.min(end, MAX_TIME);
+}
 
 /** The JSON body that answers a query. */
 export function answer(shards: TransientShards, request: QueryRequest): object {
+  const { website, range, filters } = request;
   switch (request.kind) {
     case "count":
-      return count(shards, request.website, request.range, request.unique);
+      return count(shards, website, range, filters, request.unique);
     case "breakdown":
-      return { list: breakdown(shards, request.website, request.range, request.property, request.unique) };
+      return { list: breakdown(shards, website, range, filters, request.dimension, request.unique) };
     case "series":
-      return { list: series(shards, request.website, request.range, request.interval, request.unique) };
+      return { list: series(shards, website, range, filters, request.interval, request.unique) };
   }
 }

@@ -1,71 +1,117 @@
 /**
  * The query worker: computes answers off the event loop, so a year-long
  * breakdown never delays an ingest request. It opens the shards a query needs
- * and closes them after (TransientShards), and keeps answers in the disk
- * cache while their shards are unchanged. Between queries, after start, it
- * brings the month summaries up to date.
+ * read-only and closes them after (TransientShards), and keeps answers in the
+ * disk cache while their shards are unchanged. Between queries, after start,
+ * it brings the month summaries up to date.
  */
 import { ResultCache, type Versions } from "../../cache/result-cache";
-import { ShardFault, shardVersion, TransientShards } from "../../store/shard-source";
-import type { SyncMode } from "../../store/schema";
+import type { ErrorCode } from "../../errors";
+import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source";
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
+import { WebsiteList } from "./websites";
 
 declare const self: Worker;
 
 export interface WorkerSetup {
   root: string;
-  sync: SyncMode;
   cacheDir: string;
   cacheBytes: number;
   /** False with --ip-mode none: no address is stored, so unique visitors are answered 0, not 1. */
   countVisitors: boolean;
 }
 
-export type WorkerMessage = { setup: WorkerSetup } | { id: number; request: QueryRequest } | { id: number; forget: string };
+export type WorkerMessage =
+  | { setup: WorkerSetup }
+  | { id: number; request: QueryRequest }
+  | { id: number; forget: string }
+  | { id: number; websites: true }
+  | { written: string[] };
 
 export type WorkerReply =
   | { ready: true }
-  | { summariesBuilt: number }
-  | { id: number; body: string; cached: boolean; cacheBytes: number }
-  | { id: number; error: string; shard?: string };
+  | { summariesBuilt: number; unreadable: string[] }
+  /** `cache`: for a query, whether the answer came from the cache; `faults`: what could not be read while listing websites. */
+  | { id: number; body: string; cache?: "hit" | "miss"; cacheBytes: number; faults?: string[] }
+  /** `code`: the client's own error (a 404 for a website deleted meanwhile); `shard`: the file or directory at fault. */
+  | { id: number; error: string; code?: ErrorCode; shard?: { path: string; what: string } };
 
 let shards: TransientShards;
 let cache: ResultCache;
+let websites: WebsiteList;
 let countVisitors = true;
+
+/** Websites read at a time when the list is filled after start, between queries. */
+const WARM_WEBSITES = 500;
 
 self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   if ("setup" in data) {
-    shards = new TransientShards(data.setup.root, data.setup.sync);
+    shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
     countVisitors = data.setup.countVisitors;
-    buildSummaries(data.setup.root, (shards) => reply({ summariesBuilt: shards }));
+    websites = new WebsiteList(shards);
+    buildSummaries(shards, (built, unreadable) => {
+      // Then the list of websites, so the first /_websites need not walk them all.
+      const step = () => {
+        if (websites.warm(WARM_WEBSITES)) reply({ summariesBuilt: built, unreadable });
+        else setTimeout(step, 0);
+      };
+      setTimeout(step, 0);
+    });
     return reply({ ready: true });
   }
-  try {
-    if ("forget" in data) {
-      cache.forget(data.forget);
-      return reply({ id: data.id, body: "", cached: false, cacheBytes: cache.sizeBytes });
+  if ("written" in data) return websites.touch(data.written);
+  if ("forget" in data) {
+    // Deleted, or visitors erased from it: what was known of it no longer holds.
+    shards.forget(data.forget);
+    cache.forget(data.forget);
+    websites.touch([data.forget]);
+    return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
+  }
+  if ("websites" in data) {
+    try {
+      const { list, faults } = websites.list();
+      return reply({ id: data.id, body: JSON.stringify({ list }), cacheBytes: cache.sizeBytes, faults });
+    } catch (error) {
+      return reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     }
-    reply({ id: data.id, ...run(countVisitors ? data.request : withoutVisitors(data.request)), cacheBytes: cache.sizeBytes });
+  }
+  const { website } = data.request;
+  try {
+    const result = run(countVisitors ? data.request : withoutVisitors(data.request));
+    // Deleted while it was read: what was read may be part of it only.
+    if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
+    reply({ id: data.id, ...result, cacheBytes: cache.sizeBytes });
   } catch (error) {
+    if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     // A shard's fault travels as the file and what SQLite said of it; anything else with its stack.
-    if (error instanceof ShardFault) reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: error.path });
-    else reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    if (error instanceof ShardFault) {
+      return reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: { path: error.path, what: error.what } });
+    }
+    reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 };
 
-function run(request: QueryRequest): { body: string; cached: boolean } {
+function run(request: QueryRequest): { body: string; cache: "hit" | "miss" } {
   const key = JSON.stringify(request);
   const versions: Versions = {};
   for (const month of shards.months(request.website, request.range)) {
-    versions[month] = shards.withShard(request.website, month, (shard, path) => shardVersion(path, shard));
+    try {
+      versions[month] = shards.version(request.website, month);
+    } catch (error) {
+      if (!(error instanceof ShardGone)) throw error;
+    }
   }
   const hit = cache.get(request.website, key, versions);
-  if (hit !== undefined) return { body: hit, cached: true };
+  if (hit !== undefined) return { body: hit, cache: "hit" };
   const body = JSON.stringify(answer(shards, request));
   cache.put(request.website, key, versions, body);
-  return { body, cached: false };
+  return { body, cache: "miss" };
+}
+
+function gone(id: number, website: string): WorkerReply {
+  return { id, code: "InvalidDatabaseName", error: `There is no website named "${website}"; it was deleted while the query ran.` };
 }
 
 /** The query asking for no visitors: its answer, and the cache key it is kept under, differ from the one that counts them. */
