@@ -7,8 +7,9 @@ import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { BUNDLE } from "./src/bundle";
-import { bundledPackages, packagesOf, thirdPartyNotices } from "./src/commands/third-party-notices";
+import { bundledPackages, packagesOf, thirdPartyNotices, withDashboard } from "./src/commands/third-party-notices";
 import { version } from "./package.json";
+import { dashboardDefine } from "./src/dashboard/bundle";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -28,7 +29,7 @@ const result = await Bun.build({
   bytecode: true,
   sourcemap: "none",
   metafile: true,
-  define: { ...BUNDLE.define, EMBEDDED_THIRD_PARTY_NOTICES: JSON.stringify(notices) },
+  define: { ...BUNDLE.define, EMBEDDED_THIRD_PARTY_NOTICES: JSON.stringify(notices), ...(await dashboardDefine()) },
   compile: {
     ...(values.target ? { target: values.target as Bun.Build.CompileTarget } : {}),
     outfile: values.outfile,
@@ -44,7 +45,7 @@ if (!result.success) {
   process.exit(1);
 }
 const named = packages.map((p) => p.key).join(" ");
-const contained = packagesOf(result.metafile!).map((p) => p.key).join(" ");
+const contained = (await withDashboard(packagesOf(result.metafile!))).map((p) => p.key).join(" ");
 if (contained !== named) {
   console.error(`the binary contains the packages\n  ${contained}\nbut the notices name\n  ${named}`);
   process.exit(1);

@@ -9,6 +9,7 @@ import { nodeHeader } from "./http/node-header";
 import { observe } from "./http/observe";
 import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
 import { clusterRoutes, type ClusterDeps } from "./modules/cluster";
+import { dashboardRoutes } from "./modules/dashboard";
 import { erasureRoutes } from "./modules/erasure";
 import { ingestRoutes, type IngestEdge } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
@@ -40,9 +41,9 @@ export interface AppDeps {
 /**
  * The whole HTTP surface, in order: the node's name on every answer, request
  * log and metrics, error mapping, the open routes (`GET /`, `/_health`,
- * `/_script.js`, CORS preflights), auth, the cluster's routes (which also
- * refuse websites being moved), then everything else, and last the 405s for
- * known paths asked with another method.
+ * `/_script.js`, CORS preflights, the dashboard's page), auth, the cluster's
+ * routes (which also refuse websites being moved), then everything else, and
+ * last the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
   const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, privacy, addresses, ingestEdge, cluster } = deps;
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps) {
     .use(healthRoute(store, version))
     .use(trackerRoute())
     .use(cors(privacy.corsOrigins))
+    .use(dashboardRoutes(credentials))
     .use(auth(credentials))
     .use(clusterRoutes(cluster))
     .use(ingestRoutes(ingest, limits, retentionMonths, ingestEdge))

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { BUNDLE, PROJECT_DIR } from "../bundle";
+import { DASHBOARD_BUNDLE } from "../dashboard/bundle";
 
 /**
  * Makes the third-party notices: what the binary contains that others wrote,
@@ -48,11 +49,23 @@ export function packagesOf(metafile: Bun.BuildMetafile, projectDir = PROJECT_DIR
   return [...found.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
-/** Bundles the service as build.ts does, in memory, and names the packages that end up in it. */
+/** Bundles the service as build.ts does, in memory, and names the packages that end up in it, the dashboard's included. */
 export async function bundledPackages(): Promise<BundledPackage[]> {
   const result = await Bun.build({ ...BUNDLE, metafile: true });
   if (!result.success || !result.metafile) throw new Error(`bundling failed: ${result.logs.join("\n")}`);
-  return packagesOf(result.metafile);
+  return withDashboard(packagesOf(result.metafile));
+}
+
+/**
+ * The dashboard's page is bundled apart (src/dashboard/bundle.ts) and
+ * embedded as text, so its packages (uPlot) are in the binary too without
+ * being inputs of the service's bundle.
+ */
+export async function withDashboard(service: BundledPackage[]): Promise<BundledPackage[]> {
+  const result = await Bun.build({ ...DASHBOARD_BUNDLE, metafile: true });
+  if (!result.success || !result.metafile) throw new Error(`bundling the dashboard failed: ${result.logs.join("\n")}`);
+  const all = new Map([...service, ...packagesOf(result.metafile)].map((p) => [p.key, p]));
+  return [...all.values()].sort((a, b) => a.key.localeCompare(b.key));
 }
 
 interface PackageNotice {

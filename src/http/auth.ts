@@ -87,6 +87,16 @@ export function auth(credentials: Credentials) {
   });
 }
 
+/** Whether an Authorization header carries the basic-auth user and password (the dashboard's shell asks). */
+export function hasBasicCredentials(header: string | null, { user, password }: Pick<Credentials, "user" | "password">): boolean {
+  const presented = parseAuthorization(header);
+  if (presented?.scheme !== "basic" || user === "") return false;
+  // Both comparisons always run: which one failed must not show in the timing.
+  const userOk = same(presented.user, user);
+  const passwordOk = same(presented.password, password);
+  return userOk && passwordOk;
+}
+
 /** `Basic <base64 user:password>` or `Bearer <token>`, the scheme in any case; anything else is no credential at all. */
 function parseAuthorization(header: string | null): Presented | undefined {
   const match = /^(\S+)(?:\s+(.*))?$/.exec(header?.trim() ?? "");

@@ -2,7 +2,7 @@ import { AppError } from "../errors";
 import { assertWebsiteName } from "../store/website";
 
 /** The service's own routes: a path under `_` that is not one of them does not exist. */
-const SERVICE_ROUTES = new Set(["_health", "_metrics", "_script.js", "_websites"]);
+const SERVICE_ROUTES = new Set(["_health", "_metrics", "_script.js", "_websites", "_dashboard"]);
 
 /** A request's path, also for an HTTP/1.0 request whose URL has no host. */
 export function pathOf(request: Request): string {

@@ -103,6 +103,10 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
     }
     // What is not one website's: any node answers it, or the node named in the path.
     expect((await fetch(`${router.url}/_script.js`)).status).toBe(200);
+    // The dashboard's page and files, the same on every node.
+    const page = await (await fetch(`${router.url}/_dashboard/${WEBSITES[0]}`)).text();
+    const script = /src="(\/_dashboard\/assets\/[^"]+)"/.exec(page)?.[1];
+    expect((await fetch(`${router.url}${script}`)).status).toBe(200);
     const own = await fetch(`${router.url}/_node/n3/_metrics`, { headers: AUTH });
     expect([own.status, own.headers.get("x-node-name")]).toEqual([200, "n3"]);
     expect((await fetch(`${router.url}/_metrics`, { headers: AUTH })).status).toBe(404);

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLE, PROJECT_DIR } from "../../src/bundle";
+import { DASHBOARD_BUNDLE } from "../../src/dashboard/bundle";
 import { runCli } from "../helpers/server";
 
 const SLOW = 30_000;
@@ -44,14 +45,16 @@ function closure(roots: string[], lock: Map<string, Locked>): Set<string> {
   return seen;
 }
 
-/** The package names whose files the bundle holds, from the bundler's own list of inputs. */
+/** The package names whose files the bundles hold (the service's and the dashboard page's), from the bundler's own list of inputs. */
 async function bundleContents(): Promise<Set<string>> {
-  const result = await Bun.build({ ...BUNDLE, metafile: true });
-  expect(result.success).toBe(true);
   const names = new Set<string>();
-  for (const input of Object.keys(result.metafile!.inputs)) {
-    const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(input)?.[1];
-    if (name) names.add(name);
+  for (const config of [BUNDLE, DASHBOARD_BUNDLE]) {
+    const result = await Bun.build({ ...config, metafile: true });
+    expect(result.success).toBe(true);
+    for (const input of Object.keys(result.metafile!.inputs)) {
+      const name = /node_modules\/((?:@[^/]+\/)?[^/]+)\/(?!.*node_modules\/)/.exec(input)?.[1];
+      if (name) names.add(name);
+    }
   }
   return names;
 }

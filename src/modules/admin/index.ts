@@ -65,6 +65,7 @@ export function methodNotAllowed() {
     .all("/_metrics", refuse("GET"))
     .all("/_script.js", refuse("GET"))
     .all("/_websites", refuse("GET"))
+    .all("/_dashboard", refuse("GET"))
     .all("/:website", refuse("GET, POST, DELETE"))
     .all("/:website/bulk", refuse("POST"))
     .all("/:website/:property", refuse("GET"))
