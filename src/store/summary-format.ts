@@ -8,7 +8,7 @@
 export const SUMMARY_FILE = "summary.db";
 
 /** Kept in the file's `PRAGMA user_version`; a summary of any other is rebuilt. */
-export const SUMMARY_FORMAT = 4;
+export const SUMMARY_FORMAT = 5;
 
 export const DAY = 86_400;
 
@@ -32,11 +32,14 @@ export const ALL_EVENTS = "";
  * count), `watermark` the highest rowid folded in and `rows` how many rows
  * that was, `first_time` and `last_time` the earliest and latest event;
  * `checked` the shard's file signature when they were last found to agree
- * with it (see MonthSummary.open).
+ * with it (see MonthSummary.open); `generation` is drawn at random when the
+ * file is made, so that whoever keeps what a summary's ids stand for (see
+ * modules/query/website-visitors) can tell a summary built again, whose ids
+ * stand for other visitors, from the one it read.
  */
 export const SUMMARY_SCHEMA = `
   CREATE TABLE meta (source TEXT NOT NULL, watermark INTEGER NOT NULL, rows INTEGER NOT NULL, checked TEXT NOT NULL,
-    first_time INTEGER, last_time INTEGER);
+    first_time INTEGER, last_time INTEGER, generation TEXT NOT NULL);
   CREATE TABLE visitors (id INTEGER PRIMARY KEY, ip TEXT NOT NULL UNIQUE);
   CREATE TABLE dim_values (dim TEXT NOT NULL, id INTEGER NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (dim, id), UNIQUE (dim, value));

@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type Dimension, matchSql, type ValueMatch } from "./dimensions";
 import { monthBounds } from "./layout";
-import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
+import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, joinIps, type MonthColumns, splitIps, type VisitorIps } from "./month-columns";
 import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
 import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
@@ -41,6 +41,7 @@ export interface OpenOptions {
 
 interface Meta {
   source: string;
+  generation: string;
   watermark: number;
   rows: number;
   checked: string;
@@ -88,6 +89,8 @@ export class MonthSummary implements MonthColumns {
     readonly facts: MonthFacts,
     /** The shard's files as they were before it was read: `facts` hold for them, when caught up. */
     readonly signature: FileSignature,
+    /** Drawn when the file was made: a summary built again has another, and its ids stand for other visitors. */
+    readonly generation: string,
   ) {}
 
   /**
@@ -119,7 +122,7 @@ export class MonthSummary implements MonthColumns {
       const month = monthBounds(basename(dirname(shardPath)));
       const meta = db.query<Meta, []>("SELECT * FROM meta").get();
       // The shard's files are as they were when every row of it was folded in: nothing to read there.
-      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature);
+      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature, meta.generation);
       shard = ShardReader.open(shardPath);
       const source = `${signature.inode}:${shard.rewrites()}`;
       const top = shard.top();
@@ -129,13 +132,14 @@ export class MonthSummary implements MonthColumns {
         removeSummary(shardPath);
         return MonthSummary.openAt(shardPath, { maxRows, trusted: true });
       }
-      if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked) VALUES (?1, 0, 0, '')").run(source);
+      if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked, generation) VALUES (?1, 0, 0, '', ?2)").run(source, crypto.randomUUID());
       const from = meta?.watermark ?? 0;
       const watermark = Math.min(top, from + maxRows);
       if (watermark > from) fold(db, shard, month, from, watermark);
       const caughtUp = watermark >= top;
       db.query("UPDATE meta SET checked = ?1 WHERE checked <> ?1").run(caughtUp && signature.settled ? signature.text : "");
-      return new MonthSummary(db, month.first, caughtUp, factsOf(db.query<Meta, []>("SELECT * FROM meta").get()!), signature);
+      const now = db.query<Meta, []>("SELECT * FROM meta").get()!;
+      return new MonthSummary(db, month.first, caughtUp, factsOf(now), signature, now.generation);
     } catch (error) {
       db.close(true);
       throw error;
@@ -177,22 +181,21 @@ export class MonthSummary implements MonthColumns {
     return values;
   }
 
-  visitors(): string[] {
-    // One string of every ip, in id order, split at NULs (which no event's field may hold): several times faster than a row each.
-    const { ips, count, top } = this.db
-      .query<{ ips: string | null; count: number; top: number }, []>(
-        "SELECT group_concat(ip, char(0)) AS ips, count(*) AS count, IFNULL(max(id), 0) AS top FROM (SELECT id, ip FROM visitors ORDER BY id)",
+  visitors(from = 1): VisitorIps {
+    // One BLOB of every ip, in id order, joined by NULs (which no event's field may hold): far cheaper than a row each.
+    const { ips, count, low, high } = this.db
+      .query<{ ips: Uint8Array | null; count: number; low: number | null; high: number | null }, [number]>(
+        `SELECT CAST(group_concat(ip, char(0)) AS BLOB) AS ips, count(*) AS count, min(id) AS low, max(id) AS high
+         FROM (SELECT id, ip FROM visitors WHERE id >= ?1 ORDER BY id)`,
       )
-      .get()!;
-    const split = ips === null ? [] : ips.split("\0");
-    // Ids count from 1: the ip of id i is the i-th.
-    const byId: string[] = new Array(count + 1);
-    if (split.length === count && top === count) {
-      for (let i = 0; i < count; i++) byId[i + 1] = split[i]!;
-      return byId;
-    }
-    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors").values() as [number, string][]) byId[id] = ip;
-    return byId;
+      .get(from)!;
+    if (count === 0) return joinIps([]);
+    const split = low === from && high === from + count - 1 ? splitIps(ips!, count) : undefined;
+    if (split) return split;
+    // Ids are given one after another, so a missing one (which would stand for no ip) or an ip holding a NUL is not expected.
+    const byId: string[] = new Array(high! - from + 1).fill("");
+    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors WHERE id >= ?1").values(from) as [number, string][]) byId[id - from] = ip;
+    return joinIps(byId);
   }
 
   idBound(): number {

@@ -11,6 +11,7 @@ import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
 import { WebsiteList } from "./websites";
+import { VisitorSpaces } from "./website-visitors";
 
 declare const self: Worker;
 
@@ -20,6 +21,8 @@ export interface WorkerSetup {
   cacheBytes: number;
   /** False with --ip-mode none: no address is stored, so unique visitors are answered 0, not 1. */
   countVisitors: boolean;
+  /** Most bytes of websites' visitors kept between queries (--visitor-memory). */
+  visitorBytes: number;
 }
 
 export type WorkerMessage =
@@ -40,6 +43,7 @@ export type WorkerReply =
 let shards: TransientShards;
 let cache: ResultCache;
 let websites: WebsiteList;
+let visitors: VisitorSpaces;
 let countVisitors = true;
 
 /** Websites read at a time when the list is filled after start, between queries. */
@@ -50,6 +54,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
     countVisitors = data.setup.countVisitors;
+    visitors = new VisitorSpaces(data.setup.visitorBytes);
     websites = new WebsiteList(shards);
     buildSummaries(shards, (built, unreadable) => {
       // Then the list of websites, so the first /_websites need not walk them all.
@@ -66,6 +71,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     // Deleted, or visitors erased from it: what was known of it no longer holds.
     shards.forget(data.forget);
     cache.forget(data.forget);
+    visitors.forget(data.forget);
     websites.touch([data.forget]);
     return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
   }
@@ -90,6 +96,8 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
       return reply({ id: data.id, error: String((error.cause as Error)?.message ?? error.cause), shard: { path: error.path, what: error.what } });
     }
     reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  } finally {
+    visitors.trim();
   }
 };
 
@@ -105,7 +113,7 @@ function run(request: QueryRequest): { body: string; cache: "hit" | "miss" } {
   }
   const hit = cache.get(request.website, key, versions);
   if (hit !== undefined) return { body: hit, cache: "hit" };
-  const body = JSON.stringify(answer(shards, request));
+  const body = JSON.stringify(answer({ shards, visitors }, request));
   cache.put(request.website, key, versions, body);
   return { body, cache: "miss" };
 }
