@@ -6,7 +6,7 @@ import { monthBounds } from "./layout";
 import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, joinIps, type MonthColumns, splitIps, type VisitorIps } from "./month-columns";
 import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
-import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
+import { decodeSet, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
 /** The events of one value, and (when asked for) its visitors as a set of the month's ids. */
 export interface ValueSet {
@@ -153,9 +153,11 @@ export class MonthSummary implements MonthColumns {
     const params: string[] = [dim];
     const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ value: string; hits: number; ids?: Uint8Array }, string[]>(`SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`)
+      .query<{ value: string; hits: number; visitors: number; ids?: Uint8Array }, string[]>(
+        `SELECT value, hits, visitors${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`,
+      )
       .all(...params);
-    return rows.map(({ value, hits, ids }) => ({ value, hits, ids: ids && fromBlob(ids) }));
+    return rows.map(({ value, hits, visitors, ids }) => ({ value, hits, ids: ids && decodeSet(ids, visitors) }));
   }
 
   /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim` that `match` keeps. */
@@ -163,11 +165,11 @@ export class MonthSummary implements MonthColumns {
     const params: (string | number)[] = [dim, firstDay, lastDay];
     const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, (string | number)[]>(
-        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
+      .query<{ day: number; value: string; hits: number; visitors: number; ids?: Uint8Array }, (string | number)[]>(
+        `SELECT day, value, hits, visitors${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
       )
       .all(...params);
-    return rows.map(({ day, value, hits, ids }) => ({ day, value, hits, ids: ids && fromBlob(ids) }));
+    return rows.map(({ day, value, hits, visitors, ids }) => ({ day, value, hits, ids: ids && decodeSet(ids, visitors) }));
   }
 
   values(dimension: Dimension): string[] {
