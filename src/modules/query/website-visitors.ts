@@ -1,4 +1,5 @@
 import type { MonthColumns, VisitorIps } from "../../store/month-columns";
+import type { TransientShards } from "../../store/shard-source";
 
 /**
  * Every visitor of one website, one id each across all its months.
@@ -150,6 +151,16 @@ function copied<T extends Uint8Array | Uint32Array>(array: T, length: number): T
   return bigger;
 }
 
+/** What the query worker keeps of websites' visitors. */
+export interface KeptVisitors {
+  websites: number;
+  visitors: number;
+  bytes: number;
+}
+
+/** Websites with fewer visitor ids than this (over all their months) are not read after start: a query makes their space in milliseconds. */
+const WARM_AT_LEAST = 20_000;
+
 /**
  * The websites' visitors the query worker keeps between queries, at most
  * `budget` bytes of them: past it, the websites used longest ago are
@@ -190,13 +201,45 @@ export class VisitorSpaces {
     }
   }
 
+  /**
+   * After start, the spaces of the websites with the most visitors (`visitors`,
+   * from the summary builder), one month a task so queries are answered
+   * between; a website of fewer than WARM_AT_LEAST ids costs a query little
+   * and is left for its first. Stops when the budget is full. `done` hears
+   * what is kept.
+   */
+  warm(shards: TransientShards, visitors: ReadonlyMap<string, number>, done: () => void): void {
+    const queue = [...visitors].filter(([, ids]) => ids >= WARM_AT_LEAST).sort((a, b) => b[1] - a[1]);
+    let website = "";
+    let months: string[] = [];
+    const step = () => {
+      if (months.length === 0) {
+        const next = queue.shift();
+        if (!next || this.held().bytes >= this.budget) return done();
+        [website] = next;
+        months = shards.months(website, {});
+        if (months.length === 0) return setTimeout(step, 0);
+      }
+      const month = months.shift()!;
+      try {
+        const space = this.of(website, shards.months(website, {}));
+        shards.withSummary(website, month, (summary) => space.ofSummary(month, summary.generation, summary));
+      } catch {
+        // Gone, or unreadable: its queries say why.
+      }
+      this.trim();
+      setTimeout(step, 0);
+    };
+    setTimeout(step, 0);
+  }
+
   /** Drops what is kept of a website: deleted, or visitors erased from it. */
   forget(website: string): void {
     this.spaces.delete(website);
   }
 
   /** What is kept, for the metrics and the log. */
-  held(): { websites: number; visitors: number; bytes: number } {
+  held(): KeptVisitors {
     let visitors = 0;
     let bytes = 0;
     for (const space of this.spaces.values()) {
