@@ -6,17 +6,39 @@ import { monthBounds } from "./layout";
 import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, joinIps, type MonthColumns, splitIps, type VisitorIps } from "./month-columns";
 import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
-import { decodeSet, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
+import { decodeSet, type SetIds, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
-/** The events of one value, and (when asked for) its visitors as a set of the month's ids. */
-export interface ValueSet {
-  value: string;
-  hits: number;
-  ids?: Uint32Array;
+/**
+ * The events of one value, and (when asked for) its visitors as a set of
+ * the month's ids: `size` of them, decoded when `ids` is first read (a
+ * group that only one set answers needs its size alone).
+ */
+export class ValueSet {
+  private decoded: SetIds | undefined;
+
+  constructor(
+    readonly value: string,
+    readonly hits: number,
+    readonly size: number | undefined,
+    private readonly blob: Uint8Array | undefined,
+  ) {}
+
+  get ids(): SetIds | undefined {
+    if (!this.blob) return undefined;
+    return (this.decoded ??= decodeSet(this.blob, this.size!));
+  }
 }
 
-export interface DaySet extends ValueSet {
-  day: number;
+export class DaySet extends ValueSet {
+  constructor(
+    readonly day: number,
+    value: string,
+    hits: number,
+    size: number | undefined,
+    blob: Uint8Array | undefined,
+  ) {
+    super(value, hits, size, blob);
+  }
 }
 
 /** What a summary knows of its shard without reading it. */
@@ -157,7 +179,7 @@ export class MonthSummary implements MonthColumns {
         `SELECT value, hits, visitors${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`,
       )
       .all(...params);
-    return rows.map(({ value, hits, visitors, ids }) => ({ value, hits, ids: ids && decodeSet(ids, visitors) }));
+    return rows.map(({ value, hits, visitors, ids }) => new ValueSet(value, hits, ids && visitors, ids));
   }
 
   /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim` that `match` keeps. */
@@ -169,7 +191,7 @@ export class MonthSummary implements MonthColumns {
         `SELECT day, value, hits, visitors${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
       )
       .all(...params);
-    return rows.map(({ day, value, hits, visitors, ids }) => ({ day, value, hits, ids: ids && decodeSet(ids, visitors) }));
+    return rows.map(({ day, value, hits, visitors, ids }) => new DaySet(day, value, hits, ids && visitors, ids));
   }
 
   values(dimension: Dimension): string[] {

@@ -60,7 +60,12 @@ export function scanMonth(columns: MonthColumns, scan: Scan, part: MonthPart): v
   const sets = grouped.sets();
   for (let g = 0; g < count; g++) {
     if (sets.hits[g] === 0) continue;
-    addSet(part, values ? values[g]! : group.key(g), { hits: sets.hits[g]!, ids: sets.ids?.(g) });
+    const key = values ? values[g]! : group.key(g);
+    const { size, ids } = sets;
+    if (!ids) addSet(part, key, { hits: sets.hits[g]! });
+    else if (!size) addSet(part, key, { hits: sets.hits[g]!, ids: ids(g) });
+    // A group only this month holds needs its size alone: its ids are made if another month's set joins it.
+    else addSet(part, key, { hits: sets.hits[g]!, size: size(g), get ids() { return ids(g); } });
   }
 }
 

@@ -1,10 +1,18 @@
+import type { SetIds } from "../../store/summary-format";
+
 /** What a group is known by: a value of a dimension, or a bucket's start. */
 export type Key = string | number;
 
-/** The events of one group in one month, and (when asked for) its visitors as month ids. */
+/**
+ * The events of one group in one month, and (when asked for) its visitors
+ * as month ids. `size`, where given, is how many ids it holds: a group of
+ * one set needs no more, so `ids` (which may be a getter that decodes them)
+ * is then never read.
+ */
 export interface VisitorSet {
   hits: number;
-  ids?: Uint32Array;
+  size?: number;
+  readonly ids?: SetIds;
 }
 
 /**
@@ -13,7 +21,7 @@ export interface VisitorSet {
  * several months must be united (see WebsiteVisitors).
  */
 export interface MonthPart {
-  groups: Map<Key, { hits: number; sets: Uint32Array[] }>;
+  groups: Map<Key, { hits: number; sets: VisitorSet[] }>;
   idBound: number;
   toWebsite?: Uint32Array;
 }
@@ -22,11 +30,11 @@ export function monthPart(idBound: number, toWebsite?: Uint32Array): MonthPart {
   return { groups: new Map(), idBound, toWebsite };
 }
 
-export function addSet(part: MonthPart, key: Key, { hits, ids }: VisitorSet): void {
+export function addSet(part: MonthPart, key: Key, set: VisitorSet): void {
   let group = part.groups.get(key);
   if (!group) part.groups.set(key, (group = { hits: 0, sets: [] }));
-  group.hits += hits;
-  if (ids) group.sets.push(ids);
+  group.hits += set.hits;
+  if (set.size !== undefined || set.ids) group.sets.push(set);
 }
 
 /**
@@ -39,29 +47,29 @@ export function addSet(part: MonthPart, key: Key, { hits, ids }: VisitorSet): vo
  * `websiteIds` ids; parts without must not share a group.
  */
 export function combine(parts: MonthPart[], websiteIds = 0): { key: Key; total: number; unique: number }[] {
-  const groups = new Map<Key, { total: number; sets: { ids: Uint32Array; toWebsite?: Uint32Array }[] }>();
+  const groups = new Map<Key, { total: number; sets: { set: VisitorSet; toWebsite?: Uint32Array }[] }>();
   for (const { groups: monthGroups, toWebsite } of parts) {
     for (const [key, { hits, sets }] of monthGroups) {
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { total: 0, sets: [] }));
       group.total += hits;
-      for (const ids of sets) group.sets.push({ ids, toWebsite });
+      for (const set of sets) group.sets.push({ set, toWebsite });
     }
   }
 
   const seen = new Uint32Array(Math.max(websiteIds, ...parts.map((part) => part.idBound)));
   let mark = 0;
   return Array.from(groups, ([key, { total, sets }]) => {
-    if (sets.length <= 1) return { key, total, unique: sets[0]?.ids.length ?? 0 };
+    if (sets.length <= 1) return { key, total, unique: sets[0] ? (sets[0].set.size ?? sets[0].set.ids!.length) : 0 };
     mark++;
     let unique = 0;
-    for (const { ids, toWebsite } of sets) unique += toWebsite ? markTranslated(seen, mark, ids, toWebsite) : markOwn(seen, mark, ids);
+    for (const { set, toWebsite } of sets) unique += toWebsite ? markTranslated(seen, mark, set.ids!, toWebsite) : markOwn(seen, mark, set.ids!);
     return { key, total, unique };
   });
 }
 
 /** Marks each id not marked yet, answering how many were. */
-function markOwn(seen: Uint32Array, mark: number, ids: Uint32Array): number {
+function markOwn(seen: Uint32Array, mark: number, ids: SetIds): number {
   let added = 0;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
@@ -74,7 +82,7 @@ function markOwn(seen: Uint32Array, mark: number, ids: Uint32Array): number {
 }
 
 /** The same for month ids, each marked as its website id. */
-function markTranslated(seen: Uint32Array, mark: number, ids: Uint32Array, toWebsite: Uint32Array): number {
+function markTranslated(seen: Uint32Array, mark: number, ids: SetIds, toWebsite: Uint32Array): number {
   let added = 0;
   for (let i = 0; i < ids.length; i++) {
     const id = toWebsite[ids[i]!]!;
