@@ -41,6 +41,9 @@ export class DaySet extends ValueSet {
   }
 }
 
+/** Bytes of a summary file read through a memory mapping; beyond them, through SQLite's page cache. */
+const MAPPED_BYTES = 256 * 1024 * 1024;
+
 /** What a summary knows of its shard without reading it. */
 export interface MonthFacts {
   /** The shard as the summary saw it: inode, rewrite count, watermark and rows (see TransientShards.version). */
@@ -135,6 +138,9 @@ export class MonthSummary implements MonthColumns {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
       db.run("PRAGMA synchronous = OFF");
       db.run("PRAGMA busy_timeout = 5000");
+      // Read through a mapping: a cold year-long breakdown reads 24,000 sets in chains of
+      // overflow pages, with a third less CPU than through SQLite's page cache.
+      db.run(`PRAGMA mmap_size = ${MAPPED_BYTES}`);
       if (db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version !== SUMMARY_FORMAT) {
         if (db.query("SELECT 1 FROM sqlite_schema").get()) throw new Error("a summary of another format");
         db.exec(SUMMARY_SCHEMA);
