@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(auth(credentials))
     .use(clusterRoutes(cluster))
     .use(ingestRoutes(ingest, limits, retentionMonths, ingestEdge))
-    .use(erasureRoutes(store, eraser, engine, addresses, metrics, limits.maxFieldLength))
+    .use(erasureRoutes(store, eraser, engine, addresses, metrics, limits.maxFieldLength, timeouts))
     .use(queryRoutes(store, engine, timeouts))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());

@@ -49,8 +49,9 @@ function settle(db: Database, path: string, changed: number, compact: boolean): 
     db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
   } finally {
     db.close(true);
+    // Even when the checkpoint failed: the rows have changed, and the summary lists them as they were.
+    if (changed > 0 || compact) removeSummary(path);
   }
-  if (changed > 0 || compact) removeSummary(path);
 }
 
 function rewrite<T>(path: string, change: (db: Database) => { changed: number; result: T }, compact: boolean): T {
@@ -93,16 +94,18 @@ function withTemporary<T>(db: Database, table: string, columns: string[], rows: 
  * reads every row (there is no index on `ip`: a second or so a million
  * rows), holds up no write: `scan` finds the visitor's rows in a read
  * transaction, which in WAL mode blocks no writer, and `commit` deletes
- * exactly those rows in a write transaction that takes milliseconds. The
- * caller keeps other writes to the shard waiting during `commit` only (a
- * writer meeting the lock would wait in SQLite's busy handler, on its own
- * thread). Rows added between the two are not looked at: they arrived after
- * the scan, as they might have after the whole erasure.
+ * exactly those rows in one write transaction: milliseconds for a visitor's
+ * few events (a visitor with tens of thousands spread over the month makes
+ * it rewrite most pages: about a second). The caller keeps other writes to
+ * the shard waiting during `commit` only (a writer meeting the lock would
+ * wait in SQLite's busy handler, on its own thread). Rows added between the
+ * two are not looked at: they arrived after the scan, as they might have
+ * after the whole erasure.
  */
 export class ShardErasure {
   private constructor(
     private readonly db: Database,
-    readonly path: string,
+    private readonly path: string,
     /** The visitor's stored values, and the rows holding them, as the scan saw the shard. */
     private readonly values: string[],
     private readonly rowids: number[],
@@ -162,11 +165,6 @@ export class ShardErasure {
     }
     settle(this.db, this.path, changed, false);
     return changed;
-  }
-
-  /** Gives up without changing anything. */
-  abandon(): void {
-    this.db.close(true);
   }
 }
 

@@ -1,6 +1,8 @@
 import { Elysia } from "elysia";
+import type { ConnectionTimeouts } from "../../config/config";
 import type { AddressPolicy } from "../../enrich/ip-mode";
 import { AppError } from "../../errors";
+import { withoutIdleTimeout } from "../../http/connection";
 import { websiteParam } from "../../http/website-param";
 import type { Metrics } from "../../observe/metrics";
 import type { Store } from "../../store/store";
@@ -16,9 +18,11 @@ import { describeVisitor } from "./visitor";
  * the months touched are rebuilt without it. Behind the full credentials.
  * It is a write: a website being moved to another node refuses it, and a
  * move waits for one in progress, so that the copy it leaves is erased.
+ * Scanning every month takes a while, longer than a connection may stay
+ * silent, so the idle timeout is lifted meanwhile, as for a query.
  */
-export function erasureRoutes(store: Store, eraser: Eraser, engine: QueryEngine, addresses: AddressPolicy, metrics: Metrics, maxFieldLength: number) {
-  return new Elysia({ name: "erasure" }).delete("/:website/visitors/:ip", async ({ params, request }) => {
+export function erasureRoutes(store: Store, eraser: Eraser, engine: QueryEngine, addresses: AddressPolicy, metrics: Metrics, maxFieldLength: number, timeouts: ConnectionTimeouts) {
+  return new Elysia({ name: "erasure" }).delete("/:website/visitors/:ip", async ({ params, request, server }) => {
     const website = websiteParam(params.website, request);
     const address = params.ip;
     if (typeof address !== "string" || address === "" || address.length > maxFieldLength) {
@@ -30,7 +34,7 @@ export function erasureRoutes(store: Store, eraser: Eraser, engine: QueryEngine,
     const release = store.moves.admit([website]);
     let removed: number;
     try {
-      removed = await eraseVisitor(store, eraser, website, describeVisitor(address, addresses.keys()));
+      removed = await withoutIdleTimeout(request, server, timeouts, eraseVisitor(store, eraser, website, describeVisitor(address, addresses.keys())));
     } finally {
       release();
     }
