@@ -94,45 +94,45 @@ function withTemporary<T>(db: Database, table: string, columns: string[], rows: 
  * reads every row (there is no index on `ip`: a second or so a million
  * rows), holds up no write: `scan` finds the visitor's rows in a read
  * transaction, which in WAL mode blocks no writer, and `commit` deletes
- * exactly those rows in one write transaction: milliseconds for a visitor's
- * few events (a visitor with tens of thousands spread over the month makes
- * it rewrite most pages: about a second). The caller keeps other writes to
- * the shard waiting during `commit` only (a writer meeting the lock would
- * wait in SQLite's busy handler, on its own thread). Rows added between the
- * two are not looked at: they arrived after the scan, as they might have
- * after the whole erasure.
+ * them in one write transaction, with the visitor's rows added since the
+ * scan (found by rowid, past the last the scan saw): milliseconds for a
+ * visitor's few events (a visitor with tens of thousands spread over the
+ * month makes it rewrite most pages: about a second). The caller keeps
+ * other writes to the shard waiting during `commit` only (a writer meeting
+ * the lock would wait in SQLite's busy handler, on its own thread), so the
+ * commit sees every row the shard has until it is done.
  */
 export class ShardErasure {
   private constructor(
     private readonly db: Database,
     private readonly path: string,
+    private readonly matches: (stored: string) => boolean,
     /** The visitor's stored values, and the rows holding them, as the scan saw the shard. */
-    private readonly values: string[],
+    private readonly values: Set<string>,
     private readonly rowids: number[],
+    /** The highest rowid the scan saw: a row added after has a higher one (SQLite takes the highest plus one). */
+    private readonly lastRowid: number,
   ) {}
 
   /**
-   * Finds the rows whose stored `ip` is one `matches` accepts; undefined
-   * when there are none (nothing is left open then). `live`: the service
-   * writes to the shard meanwhile, so a shard still in the original's
-   * rollback journal is put in WAL mode first, as the writer does when it
-   * opens one; there, a reader would keep the writer's commits waiting.
+   * Finds the rows whose stored `ip` is one `matches` accepts, leaving no
+   * transaction open. `live`: the service writes to the shard meanwhile, so
+   * a shard still in the original's rollback journal is put in WAL mode
+   * first, as the writer does when it opens one; there, a reader would keep
+   * the writer's commits waiting.
    */
-  static scan(path: string, matches: (stored: string) => boolean, live: boolean): ShardErasure | undefined {
+  static scan(path: string, matches: (stored: string) => boolean, live: boolean): ShardErasure {
     const db = openForRewrite(path);
     try {
       if (live) db.run("PRAGMA journal_mode = WAL");
       const found = db.transaction(() => {
+        const { last } = db.prepare("SELECT COALESCE(MAX(rowid), 0) AS last FROM visits").get() as { last: number };
         const values = storedAddresses(db).filter(matches);
-        if (values.length === 0) return undefined;
+        if (values.length === 0) return { values, rowids: [], last };
         const rowids = db.prepare("SELECT rowid FROM visits WHERE CAST(ip AS TEXT) IN (SELECT value FROM json_each(?1))").values(JSON.stringify(values)) as [number][];
-        return { values, rowids: rowids.map(([rowid]) => rowid) };
+        return { values, rowids: rowids.map(([rowid]) => rowid), last };
       })();
-      if (found === undefined) {
-        db.close(true);
-        return undefined;
-      }
-      return new ShardErasure(db, path, found.values, found.rowids);
+      return new ShardErasure(db, path, matches, new Set(found.values), found.rowids, found.last);
     } catch (error) {
       db.close(true);
       throw error;
@@ -145,32 +145,48 @@ export class ShardErasure {
   }
 
   /**
-   * Deletes the rows found, in one transaction, then empties the WAL and
-   * deletes the summary; answers how many went. A row is deleted only if it
-   * still holds one of the visitor's values, so a rowid that came to mean
-   * another row could never take it.
+   * Deletes the rows found, and the visitor's rows added since the scan, in
+   * one transaction, then empties the WAL and deletes the summary; answers
+   * how many went. A row the scan found is deleted only if it still holds
+   * one of the visitor's values, so a rowid that came to mean another row
+   * could never take it.
    */
   commit(): number {
     let changed = 0;
     try {
       ({ changed } = commitChange(this.db, () => {
+        const values = new Set(this.values);
+        const rowids = [...this.rowids];
+        const added = this.db.prepare("SELECT rowid, CAST(ip AS TEXT) FROM visits WHERE rowid > ?1 AND ip IS NOT NULL").values(this.lastRowid) as [number, string][];
+        for (const [rowid, ip] of added) {
+          if (!values.has(ip) && !this.matches(ip)) continue;
+          values.add(ip);
+          rowids.push(rowid);
+        }
+        if (rowids.length === 0) return { changed: 0, result: undefined };
         const deleted = this.db
           .prepare("DELETE FROM visits WHERE rowid IN (SELECT value FROM json_each(?1)) AND CAST(ip AS TEXT) IN (SELECT value FROM json_each(?2))")
-          .run(JSON.stringify(this.rowids), JSON.stringify(this.values)).changes;
+          .run(JSON.stringify(rowids), JSON.stringify([...values])).changes;
         return { changed: deleted, result: undefined };
       }));
     } catch (error) {
       this.db.close(true);
       throw error;
     }
-    settle(this.db, this.path, changed, false);
+    if (changed === 0) this.db.close(true);
+    else settle(this.db, this.path, changed, false);
     return changed;
+  }
+
+  /** Leaves the shard as it is (the erasure did not go on to its commit). */
+  close(): void {
+    this.db.close(true);
   }
 }
 
 /** Deletes every event whose stored `ip` is one `matches` accepts, in a root nothing else writes to (its lock is held); answers how many. */
 export function eraseAddresses(path: string, matches: (stored: string) => boolean): number {
-  return ShardErasure.scan(path, matches, false)?.commit() ?? 0;
+  return ShardErasure.scan(path, matches, false).commit();
 }
 
 /**

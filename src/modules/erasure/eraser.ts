@@ -4,15 +4,16 @@ import type { EraseReply, EraseRequest, EraseWork } from "./worker";
 
 /**
  * The main thread's side of the erasure worker (worker.ts). For each shard:
- * the worker scans it while the service goes on writing to it; then, only
- * if the visitor is there, the service's commits to that shard are held
- * while the worker deletes the rows found, which takes milliseconds, and
- * released after. Shards are erased one at a time, in the order asked. The
+ * the worker scans it while the service goes on writing to it; then the
+ * service's commits to that shard are held while the worker deletes the
+ * rows found and the visitor's rows stored since, which takes milliseconds,
+ * and released after: every event of the visitor stored in the shard until
+ * then is gone. Shards are erased one at a time, in the order asked. The
  * worker starts on first use.
  */
 export class Eraser {
   private worker: Worker | undefined;
-  private readonly waiting = new Map<number, PromiseWithResolvers<number>>();
+  private readonly waiting = new Map<number, PromiseWithResolvers<number | null>>();
   private nextId = 1;
   private last: Promise<unknown> = Promise.resolve();
 
@@ -30,18 +31,18 @@ export class Eraser {
   }
 
   private async run(path: string, visitor: Visitor, hold: () => () => void): Promise<number> {
-    if ((await this.send({ scan: { path, visitor } })) === 0) return 0;
+    if ((await this.send({ scan: { path, visitor } })) === null) return 0;
     const release = hold();
     try {
-      return await this.send({ commit: true });
+      return (await this.send({ commit: true })) ?? 0;
     } finally {
       release();
     }
   }
 
-  private send(work: EraseWork): Promise<number> {
+  private send(work: EraseWork): Promise<number | null> {
     const id = this.nextId++;
-    const answer = Promise.withResolvers<number>();
+    const answer = Promise.withResolvers<number | null>();
     this.waiting.set(id, answer);
     const request: EraseRequest = { ...work, id };
     this.start().postMessage(request);

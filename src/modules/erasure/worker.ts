@@ -1,8 +1,9 @@
 /**
  * The erasure worker: scans a shard for a visitor's rows off the event loop
- * (a second or so a million rows), then deletes them when told to, once the
- * main thread holds its own writes to that shard (see eraser.ts). One
- * shard at a time: between a scan and its commit, nothing else is asked.
+ * (a second or so a million rows), then, when told to, once the main thread
+ * holds its own writes to that shard (see eraser.ts), deletes them with the
+ * visitor's rows added since. One shard at a time: between a scan and its
+ * commit, nothing else is asked.
  */
 import { existsSync } from "node:fs";
 import { ShardErasure } from "../../store/rewrite";
@@ -14,8 +15,8 @@ export type EraseWork = { scan: { path: string; visitor: Visitor } } | { commit:
 
 export type EraseRequest = EraseWork & { id: number };
 
-/** `found`: after a scan, how many of the visitor's events it found (0: nothing to commit); `removed`: after a commit. */
-export type EraseReply = { id: number; found: number } | { id: number; removed: number } | { id: number; error: string };
+/** `found`: after a scan, how many of the visitor's events it found, or null for a shard gone; `removed`: after a commit. */
+export type EraseReply = { id: number; found: number | null } | { id: number; removed: number } | { id: number; error: string };
 
 let scanned: ShardErasure | undefined;
 
@@ -23,9 +24,11 @@ self.onmessage = ({ data }: MessageEvent<EraseRequest>) => {
   try {
     if ("scan" in data) {
       const { path, visitor } = data.scan;
+      scanned?.close();
+      scanned = undefined;
       // A month deleted since it was listed (its website, or by retention) has nothing left to erase.
-      scanned = existsSync(path) ? ShardErasure.scan(path, visitorMatcher(visitor), true) : undefined;
-      reply({ id: data.id, found: scanned?.found ?? 0 });
+      if (existsSync(path)) scanned = ShardErasure.scan(path, visitorMatcher(visitor), true);
+      reply({ id: data.id, found: scanned?.found ?? null });
     } else {
       const erasure = scanned;
       scanned = undefined;
