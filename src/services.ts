@@ -8,6 +8,7 @@ import { createPlatformLookup } from "./enrich/platform";
 import { proxyTrust } from "./http/client-address";
 import { NodeClient } from "./modules/cluster/client";
 import { removeExportLeftovers } from "./modules/cluster/export";
+import { Eraser } from "./modules/erasure/eraser";
 import { createBulkSplitter } from "./modules/cluster/forward";
 import { ImportArea } from "./modules/cluster/import";
 import { WebsiteMover } from "./modules/cluster/move";
@@ -136,6 +137,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   };
   const client = new NodeClient(credentials);
   const copier = new ShardCopier();
+  const eraser = new Eraser();
   const imports = new ImportArea(store, copier, client);
   imports.removeLeftovers();
   removeExportLeftovers(config.root);
@@ -154,6 +156,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       metrics,
       log,
       engine,
+      eraser,
       privacy: config.privacy,
       addresses,
       ingestEdge: {
@@ -191,6 +194,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     close() {
       clearInterval(retention);
       copier.close();
+      eraser.close();
       addresses.close();
       engine.close();
       store.close();
