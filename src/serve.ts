@@ -47,6 +47,7 @@ export async function serve(config: Config): Promise<void> {
     idleTimeout: config.idleTimeoutSeconds,
     cacheDirectory: config.cacheDirectory,
     cacheSizeMiB: config.cacheMegabytes,
+    visitorMemoryMiB: config.visitorMegabytes,
     keepaliveTimeout: config.timeouts.keepaliveSeconds,
     sendTimeout: config.timeouts.sendSeconds,
     sync: config.sync,

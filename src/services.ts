@@ -116,7 +116,13 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   const cacheProblem = cacheDirectoryProblem(cacheDir);
   if (cacheProblem) log.warn(`--cache-directory: cannot keep the result cache in ${cacheDir} (${cacheProblem}); queries are answered, but uncached`);
   const engine = new QueryEngine(
-    { root: config.root, cacheDir, cacheBytes: config.cacheMegabytes * 1024 * 1024, countVisitors: config.privacy.ipMode !== "none" },
+    {
+      root: config.root,
+      cacheDir,
+      cacheBytes: config.cacheMegabytes * 1024 * 1024,
+      countVisitors: config.privacy.ipMode !== "none",
+      visitorBytes: config.visitorMegabytes * 1024 * 1024,
+    },
     log,
   );
   await engine.ready;

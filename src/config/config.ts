@@ -20,6 +20,8 @@ export interface Config {
   idleTimeoutSeconds: number;
   cacheDirectory: string;
   cacheMegabytes: number;
+  /** Most MiB of websites' visitors the query worker keeps in memory between queries. */
+  visitorMegabytes: number;
   geoip: string | undefined;
   sync: SyncMode;
   /** Month shards older than this many months are dropped; 0 keeps everything. */
@@ -117,6 +119,7 @@ export const OPTIONS = {
   "idle-timeout": { short: "i", env: ["MA_POOL_TIMEOUT"], value: "SECONDS", default: "60", help: "seconds unused before a shard file is closed" },
   "cache-directory": { short: "d", env: ["MA_CACHE_DIR"], value: "DIR", default: ".diskache", help: "cache directory (the real one is DIR/<major version>)" },
   "cache-size": { env: ["MA_CACHE_SIZE"], value: "MIB", default: "256", help: "most MiB the result cache may take on disk" },
+  "visitor-memory": { env: ["MA_VISITOR_MEMORY"], value: "MIB", default: "128", help: "most MiB of memory the query worker keeps websites' visitors in, so a unique count across months need not read them again (0: none kept)" },
   geoip: { env: ["MA_GEOIP"], value: "FILE", default: "", help: "your own GeoLite2/GeoIP2 Country .mmdb instead of the embedded database" },
   "keepalive-timeout": { env: ["MA_KEEPALIVE_TIMEOUT"], value: "SECONDS", default: "30", help: "a connection silent this long between requests (or while sending one) is closed; 1 to 255" },
   "send-timeout": { env: ["MA_SEND_TIMEOUT"], value: "SECONDS", default: "60", help: "a download whose client reads nothing for this long is cut off; 1 to 255" },
@@ -232,6 +235,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     idleTimeoutSeconds: integer("idle-timeout", 1),
     cacheDirectory: text("cache-directory", true),
     cacheMegabytes: integer("cache-size", 1),
+    visitorMegabytes: integer("visitor-memory", 0, 1024 * 1024),
     geoip: text("geoip") || undefined,
     sync: choice("sync", ["normal", "full"] as const),
     retentionMonths: integer("retention-months", 0, 12 * 1000),

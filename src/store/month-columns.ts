@@ -34,10 +34,45 @@ export interface MonthColumns {
   idBound(): number;
   /** Each value of `dimension`, at the index of its id. */
   values(dimension: Dimension): string[];
-  /** Each visitor's ip, at the index of its id. */
-  visitors(): string[];
+  /** The ips of the visitors of id `from` and up (to idBound). */
+  visitors(from?: number): VisitorIps;
   /** The chunks with rows between `from` and `to` (inclusive), in order; their columns are read one chunk at a time. */
   chunks(from: number, to: number): Chunk[];
+}
+
+/**
+ * The ips of visitors of consecutive ids, as UTF-8 in one array: the i-th
+ * runs from `starts[i]` to `starts[i + 1] - 1`, each followed by a NUL but
+ * the last (so `starts` has one more entry than there are ips). Visitors
+ * stay bytes from the summary to the query worker's table of them
+ * (modules/query/website-visitors), with no string made for each.
+ */
+export interface VisitorIps {
+  bytes: Uint8Array;
+  starts: Uint32Array;
+}
+
+/** `count` ips joined by NULs, as SQLite's string_agg gives them; undefined when an ip holds a NUL itself (there are more). */
+export function splitIps(bytes: Uint8Array, count: number): VisitorIps | undefined {
+  const starts = new Uint32Array(count + 1);
+  let ips = 1;
+  for (let at = bytes.indexOf(0); at !== -1; at = bytes.indexOf(0, at + 1)) {
+    if (ips === count) return undefined;
+    starts[ips++] = at + 1;
+  }
+  if (ips !== count) return undefined;
+  starts[count] = bytes.length + 1;
+  return { bytes, starts };
+}
+
+/** The same from strings, whatever they hold. */
+export function joinIps(ips: readonly string[]): VisitorIps {
+  const encoded = ips.map((ip) => Buffer.from(ip, "utf8"));
+  const starts = new Uint32Array(ips.length + 1);
+  for (let i = 0; i < encoded.length; i++) starts[i + 1] = starts[i]! + encoded[i]!.length + 1;
+  const bytes = new Uint8Array(Math.max(0, starts[ips.length]! - 1));
+  encoded.forEach((ip, i) => bytes.set(ip, starts[i]!));
+  return { bytes, starts };
 }
 
 /** A column as stored: its ids in the narrowest width they fit, in the machine's (little-endian) byte order. */
@@ -178,8 +213,8 @@ export class ShardColumns implements MonthColumns, IdSource {
     return Array.from(this.ids.get(dimension)!.keys());
   }
 
-  visitors(): string[] {
-    return Array.from(this.ips.keys());
+  visitors(from = 0): VisitorIps {
+    return joinIps(Array.from(this.ips.keys()).slice(from));
   }
 
   chunks(from: number, to: number): Chunk[] {

@@ -2,7 +2,7 @@ import type { Database } from "bun:sqlite";
 import { DIMENSION_NAMES, type Dimension } from "./dimensions";
 import { CHUNK_ROWS, COLUMN_NAMES, type ColumnsBuilder, decodeColumn, encodeColumn, type IdSource, type MonthSpan, readColumns } from "./month-columns";
 import type { ShardReader } from "./shard-reader";
-import { ALL_EVENTS, DAY, fromBlob, toBlob } from "./summary-format";
+import { ALL_EVENTS, DAY, decodeSet, encodeSet } from "./summary-format";
 import { groupVisitors } from "./visitor-sets";
 
 /** Rows folded in one transaction: bounds a first build's memory, and a build cut short keeps what it did. */
@@ -45,16 +45,16 @@ function addSets(db: Database, rows: ColumnsBuilder, ids: MonthIds, dim: string)
   const idBound = ids.idBound();
 
   const month = groupVisitors(values ?? new Uint32Array(rows.rows), visitors, valueCount, idBound);
-  const readMonth = db.query<Stored, [string, string]>("SELECT hits, ids FROM month_sets WHERE dim = ?1 AND value = ?2");
+  const readMonth = db.query<Stored, [string, string]>("SELECT hits, visitors, ids FROM month_sets WHERE dim = ?1 AND value = ?2");
   const writeMonth = db.query(
-    `INSERT INTO month_sets (dim, value, hits, ids) VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT (dim, value) DO UPDATE SET hits = excluded.hits, ids = excluded.ids`,
+    `INSERT INTO month_sets (dim, value, hits, visitors, ids) VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (dim, value) DO UPDATE SET hits = excluded.hits, visitors = excluded.visitors, ids = excluded.ids`,
   );
   for (let id = 0; id < valueCount; id++) {
     if (month.hits[id] === 0) continue;
     const value = valueOf(id);
     const merged = merge(readMonth.get(dim, value), month.hits[id]!, month.ids!(id));
-    writeMonth.run(dim, value, merged.hits, merged.ids);
+    writeMonth.run(dim, value, merged.hits, merged.visitors, merged.ids);
   }
 
   // Days by their index in the month, from the first this chunk has.
@@ -64,29 +64,30 @@ function addSets(db: Database, rows: ColumnsBuilder, ids: MonthIds, dim: string)
   const groupOf = new Uint32Array(rows.rows);
   for (let i = 0; i < rows.rows; i++) groupOf[i] = (Math.floor(times[i]! / DAY) - firstDay) * valueCount + (values ? values[i]! : 0);
   const byDay = groupVisitors(groupOf, visitors, days * valueCount, idBound);
-  const readDay = db.query<Stored, [string, number, string]>("SELECT hits, ids FROM day_sets WHERE dim = ?1 AND day = ?2 AND value = ?3");
+  const readDay = db.query<Stored, [string, number, string]>("SELECT hits, visitors, ids FROM day_sets WHERE dim = ?1 AND day = ?2 AND value = ?3");
   const writeDay = db.query(
-    `INSERT INTO day_sets (dim, day, value, hits, ids) VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (dim, day, value) DO UPDATE SET hits = excluded.hits, ids = excluded.ids`,
+    `INSERT INTO day_sets (dim, day, value, hits, visitors, ids) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (dim, day, value) DO UPDATE SET hits = excluded.hits, visitors = excluded.visitors, ids = excluded.ids`,
   );
   for (let group = 0; group < days * valueCount; group++) {
     if (byDay.hits[group] === 0) continue;
     const day = rows.base + (firstDay + Math.floor(group / valueCount)) * DAY;
     const value = valueOf(group % valueCount);
     const merged = merge(readDay.get(dim, day, value), byDay.hits[group]!, byDay.ids!(group));
-    writeDay.run(dim, day, value, merged.hits, merged.ids);
+    writeDay.run(dim, day, value, merged.hits, merged.visitors, merged.ids);
   }
 }
 
 interface Stored {
   hits: number;
+  visitors: number;
   ids: Uint8Array;
 }
 
 /** A stored set and the new one, as one sorted set of ids without repeats. */
-function merge(stored: Stored | null, hits: number, ids: Uint32Array): { hits: number; ids: Uint8Array } {
+function merge(stored: Stored | null, hits: number, ids: Uint32Array): Stored {
   const added = ids.sort();
-  const old = stored ? fromBlob(stored.ids) : new Uint32Array(0);
+  const old = stored ? decodeSet(stored.ids, stored.visitors) : new Uint32Array(0);
   const out = new Uint32Array(old.length + added.length);
   let i = 0;
   let j = 0;
@@ -95,7 +96,7 @@ function merge(stored: Stored | null, hits: number, ids: Uint32Array): { hits: n
     const next = j >= added.length || (i < old.length && old[i]! <= added[j]!) ? old[i++]! : added[j++]!;
     if (n === 0 || out[n - 1] !== next) out[n++] = next;
   }
-  return { hits: (stored?.hits ?? 0) + hits, ids: toBlob(out.subarray(0, n)) };
+  return { hits: (stored?.hits ?? 0) + hits, visitors: n, ids: encodeSet(out.subarray(0, n)) };
 }
 
 /** Appends the rows to the stored columns: the last chunk is filled up first, then new ones are started. */

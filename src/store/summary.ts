@@ -3,21 +3,46 @@ import { rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { type Dimension, matchSql, type ValueMatch } from "./dimensions";
 import { monthBounds } from "./layout";
-import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, type MonthColumns } from "./month-columns";
+import { type Chunk, CHUNK_ROWS, type ColumnName, decodeColumn, joinIps, type MonthColumns, splitIps, type VisitorIps } from "./month-columns";
 import { type FileSignature, ShardReader, shardSignature } from "./shard-reader";
 import { fold } from "./summary-fold";
-import { fromBlob, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
+import { decodeSet, type SetIds, SUMMARY_FILE, SUMMARY_FORMAT, SUMMARY_SCHEMA } from "./summary-format";
 
-/** The events of one value, and (when asked for) its visitors as a set of the month's ids. */
-export interface ValueSet {
-  value: string;
-  hits: number;
-  ids?: Uint32Array;
+/**
+ * The events of one value, and (when asked for) its visitors as a set of
+ * the month's ids: `size` of them, decoded when `ids` is first read (a
+ * group that only one set answers needs its size alone).
+ */
+export class ValueSet {
+  private decoded: SetIds | undefined;
+
+  constructor(
+    readonly value: string,
+    readonly hits: number,
+    readonly size: number | undefined,
+    private readonly blob: Uint8Array | undefined,
+  ) {}
+
+  get ids(): SetIds | undefined {
+    if (!this.blob) return undefined;
+    return (this.decoded ??= decodeSet(this.blob, this.size!));
+  }
 }
 
-export interface DaySet extends ValueSet {
-  day: number;
+export class DaySet extends ValueSet {
+  constructor(
+    readonly day: number,
+    value: string,
+    hits: number,
+    size: number | undefined,
+    blob: Uint8Array | undefined,
+  ) {
+    super(value, hits, size, blob);
+  }
 }
+
+/** Bytes of a summary file read through a memory mapping; beyond them, through SQLite's page cache. */
+const MAPPED_BYTES = 256 * 1024 * 1024;
 
 /** What a summary knows of its shard without reading it. */
 export interface MonthFacts {
@@ -41,6 +66,7 @@ export interface OpenOptions {
 
 interface Meta {
   source: string;
+  generation: string;
   watermark: number;
   rows: number;
   checked: string;
@@ -88,6 +114,8 @@ export class MonthSummary implements MonthColumns {
     readonly facts: MonthFacts,
     /** The shard's files as they were before it was read: `facts` hold for them, when caught up. */
     readonly signature: FileSignature,
+    /** Drawn when the file was made: a summary built again has another, and its ids stand for other visitors. */
+    readonly generation: string,
   ) {}
 
   /**
@@ -110,6 +138,9 @@ export class MonthSummary implements MonthColumns {
       // Derived data: a summary lost to a crash is rebuilt, so no fsync is owed.
       db.run("PRAGMA synchronous = OFF");
       db.run("PRAGMA busy_timeout = 5000");
+      // Read through a mapping: a cold year-long breakdown reads 24,000 sets in chains of
+      // overflow pages, with a third less CPU than through SQLite's page cache.
+      db.run(`PRAGMA mmap_size = ${MAPPED_BYTES}`);
       if (db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version !== SUMMARY_FORMAT) {
         if (db.query("SELECT 1 FROM sqlite_schema").get()) throw new Error("a summary of another format");
         db.exec(SUMMARY_SCHEMA);
@@ -119,7 +150,7 @@ export class MonthSummary implements MonthColumns {
       const month = monthBounds(basename(dirname(shardPath)));
       const meta = db.query<Meta, []>("SELECT * FROM meta").get();
       // The shard's files are as they were when every row of it was folded in: nothing to read there.
-      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature);
+      if (meta && meta.checked === signature.text) return new MonthSummary(db, month.first, true, factsOf(meta), signature, meta.generation);
       shard = ShardReader.open(shardPath);
       const source = `${signature.inode}:${shard.rewrites()}`;
       const top = shard.top();
@@ -129,13 +160,14 @@ export class MonthSummary implements MonthColumns {
         removeSummary(shardPath);
         return MonthSummary.openAt(shardPath, { maxRows, trusted: true });
       }
-      if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked) VALUES (?1, 0, 0, '')").run(source);
+      if (!meta) db.query("INSERT INTO meta (source, watermark, rows, checked, generation) VALUES (?1, 0, 0, '', ?2)").run(source, crypto.randomUUID());
       const from = meta?.watermark ?? 0;
       const watermark = Math.min(top, from + maxRows);
       if (watermark > from) fold(db, shard, month, from, watermark);
       const caughtUp = watermark >= top;
       db.query("UPDATE meta SET checked = ?1 WHERE checked <> ?1").run(caughtUp && signature.settled ? signature.text : "");
-      return new MonthSummary(db, month.first, caughtUp, factsOf(db.query<Meta, []>("SELECT * FROM meta").get()!), signature);
+      const now = db.query<Meta, []>("SELECT * FROM meta").get()!;
+      return new MonthSummary(db, month.first, caughtUp, factsOf(now), signature, now.generation);
     } catch (error) {
       db.close(true);
       throw error;
@@ -149,9 +181,11 @@ export class MonthSummary implements MonthColumns {
     const params: string[] = [dim];
     const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ value: string; hits: number; ids?: Uint8Array }, string[]>(`SELECT value, hits${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`)
+      .query<{ value: string; hits: number; visitors: number; ids?: Uint8Array }, string[]>(
+        `SELECT value, hits, visitors${withIds ? ", ids" : ""} FROM month_sets WHERE dim = ?1 ${kept}`,
+      )
       .all(...params);
-    return rows.map(({ value, hits, ids }) => ({ value, hits, ids: ids && fromBlob(ids) }));
+    return rows.map(({ value, hits, visitors, ids }) => new ValueSet(value, hits, ids && visitors, ids));
   }
 
   /** Sets of the UTC days that start from `firstDay` to `lastDay`, one for each day and value of `dim` that `match` keeps. */
@@ -159,11 +193,11 @@ export class MonthSummary implements MonthColumns {
     const params: (string | number)[] = [dim, firstDay, lastDay];
     const kept = match ? `AND ${matchSql("value", match, (value) => `?${params.push(value)}`)}` : "";
     const rows = this.db
-      .query<{ day: number; value: string; hits: number; ids?: Uint8Array }, (string | number)[]>(
-        `SELECT day, value, hits${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
+      .query<{ day: number; value: string; hits: number; visitors: number; ids?: Uint8Array }, (string | number)[]>(
+        `SELECT day, value, hits, visitors${withIds ? ", ids" : ""} FROM day_sets WHERE dim = ?1 AND day >= ?2 AND day <= ?3 ${kept}`,
       )
       .all(...params);
-    return rows.map(({ day, value, hits, ids }) => ({ day, value, hits, ids: ids && fromBlob(ids) }));
+    return rows.map(({ day, value, hits, visitors, ids }) => new DaySet(day, value, hits, ids && visitors, ids));
   }
 
   values(dimension: Dimension): string[] {
@@ -177,22 +211,21 @@ export class MonthSummary implements MonthColumns {
     return values;
   }
 
-  visitors(): string[] {
-    // One string of every ip, in id order, split at NULs (which no event's field may hold): several times faster than a row each.
-    const { ips, count, top } = this.db
-      .query<{ ips: string | null; count: number; top: number }, []>(
-        "SELECT group_concat(ip, char(0)) AS ips, count(*) AS count, IFNULL(max(id), 0) AS top FROM (SELECT id, ip FROM visitors ORDER BY id)",
+  visitors(from = 1): VisitorIps {
+    // One BLOB of every ip, in id order, joined by NULs (which no event's field may hold): far cheaper than a row each.
+    const { ips, count, low, high } = this.db
+      .query<{ ips: Uint8Array | null; count: number; low: number | null; high: number | null }, [number]>(
+        `SELECT CAST(group_concat(ip, char(0)) AS BLOB) AS ips, count(*) AS count, min(id) AS low, max(id) AS high
+         FROM (SELECT id, ip FROM visitors WHERE id >= ?1 ORDER BY id)`,
       )
-      .get()!;
-    const split = ips === null ? [] : ips.split("\0");
-    // Ids count from 1: the ip of id i is the i-th.
-    const byId: string[] = new Array(count + 1);
-    if (split.length === count && top === count) {
-      for (let i = 0; i < count; i++) byId[i + 1] = split[i]!;
-      return byId;
-    }
-    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors").values() as [number, string][]) byId[id] = ip;
-    return byId;
+      .get(from)!;
+    if (count === 0) return joinIps([]);
+    const split = low === from && high === from + count - 1 ? splitIps(ips!, count) : undefined;
+    if (split) return split;
+    // Ids are given one after another, so a missing one (which would stand for no ip) or an ip holding a NUL is not expected.
+    const byId: string[] = new Array(high! - from + 1).fill("");
+    for (const [id, ip] of this.db.query("SELECT id, ip FROM visitors WHERE id >= ?1").values(from) as [number, string][]) byId[id - from] = ip;
+    return joinIps(byId);
   }
 
   idBound(): number {

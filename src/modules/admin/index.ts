@@ -31,6 +31,7 @@ export function adminRoutes(store: Store, metrics: Metrics, engine: QueryEngine)
     .get("/_metrics", ({ set }) => {
       const pool = store.poolStats();
       const cache = engine.cacheStats();
+      const kept = engine.keptVisitors();
       set.headers["content-type"] = "text/plain; version=0.0.4; charset=utf-8";
       return metrics.render([
         { name: "shards_open", help: "Shard files open in the pool.", type: "gauge", value: pool.open },
@@ -41,6 +42,8 @@ export function adminRoutes(store: Store, metrics: Metrics, engine: QueryEngine)
         { name: "cache_hits_total", help: "Answers served from the result cache.", type: "counter", value: cache.hits },
         { name: "cache_misses_total", help: "Answers computed from the shards.", type: "counter", value: cache.misses },
         { name: "cache_bytes", help: "Bytes of the result cache on disk.", type: "gauge", value: cache.bytes },
+        { name: "visitors_kept", help: "Visitors the query worker keeps in memory, of all websites (--visitor-memory).", type: "gauge", value: kept.visitors },
+        { name: "visitors_kept_bytes", help: "Bytes of memory they take.", type: "gauge", value: kept.bytes },
         { name: "disk_bytes", help: "Bytes of files under the root (read at most every 30 s).", type: "gauge", value: diskBytes() },
       ]);
     })

@@ -3,6 +3,7 @@ import type { Logger } from "../../observe/log";
 import { QUERY_WORKER } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
 import type { QueryRequest } from "./service";
+import type { KeptVisitors } from "./website-visitors";
 import type { WorkerMessage, WorkerReply, WorkerSetup } from "./worker";
 
 export interface CacheStats {
@@ -33,6 +34,7 @@ export class QueryEngine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly counts = { hits: 0, misses: 0, bytes: 0 };
+  private kept: KeptVisitors = { websites: 0, visitors: 0, bytes: 0 };
   private readonly faultsTold = new Set<string>();
 
   constructor(
@@ -71,6 +73,11 @@ export class QueryEngine {
     return { ...this.counts };
   }
 
+  /** What the worker keeps of websites' visitors (--visitor-memory), as of its last answer. */
+  keptVisitors(): KeptVisitors {
+    return { ...this.kept };
+  }
+
   close(): void {
     void this.worker.terminate();
   }
@@ -103,7 +110,8 @@ export class QueryEngine {
     if ("ready" in reply) return this.started.resolve();
     if ("summariesBuilt" in reply) {
       for (const dir of reply.unreadable) this.log.warn("cannot list a website directory; its queries fail until it can be read", { dir });
-      this.log.info("summaries up to date", { shards: reply.summariesBuilt });
+      this.kept = reply.kept;
+      this.log.info("summaries up to date", { shards: reply.summariesBuilt, visitorsKept: reply.kept.visitors });
       return;
     }
     const pending = this.pending.get(reply.id);
@@ -115,6 +123,7 @@ export class QueryEngine {
       return;
     }
     this.counts.bytes = reply.cacheBytes;
+    this.kept = reply.kept;
     for (const fault of reply.faults ?? []) {
       // A dashboard asks again and again: each fault is told once.
       if (this.faultsTold.has(fault)) continue;

@@ -1,6 +1,6 @@
 import type { Dimension } from "../../store/dimensions";
 import type { MonthColumns } from "../../store/month-columns";
-import { groupVisitors } from "../../store/visitor-sets";
+import { VisitorGroups } from "../../store/visitor-sets";
 import { addSet, type MonthPart } from "./visitor-space";
 
 /** How the rows a scan keeps are grouped, and what each group is known by. */
@@ -27,15 +27,18 @@ export interface Scan {
 /**
  * Adds to `part` the groups of a month's rows that `scan` keeps: the rows'
  * columns are read a chunk at a time (chunks outside the range are not
- * read), each row is tested and given its group, and the groups' visitor
- * sets are made in one go (groupVisitors).
+ * read), and each row is tested and added to its group's visitors
+ * (VisitorGroups).
  */
 export function scanMonth(columns: MonthColumns, scan: Scan, part: MonthPart): void {
   const { from, to, accepted, groups, unique } = scan;
   const chunks = columns.chunks(from, to);
-  const kept = new KeptRows(chunks.reduce((rows, chunk) => rows + chunk.rows, 0));
+  if (chunks.length === 0) return;
   const base = columns.base;
   const group = grouper(groups, from, to);
+  const values = groups.kind === "dimension" ? columns.values(groups.dimension) : undefined;
+  const count = values ? values.length : group.count;
+  const grouped = new VisitorGroups(count, unique ? columns.idBound() : undefined, chunks.reduce((rows, chunk) => rows + chunk.rows, 0));
   const byTime = groups.kind === "interval" || groups.kind === "buckets";
   for (const chunk of chunks) {
     const inside = chunk.firstTime >= from && chunk.lastTime <= to;
@@ -50,17 +53,19 @@ export function scanMonth(columns: MonthColumns, scan: Scan, part: MonthPart): v
       if (!inside && (at < from || at > to)) continue;
       let pass = true;
       for (let f = 0; f < filtered.length && pass; f++) pass = passes[f]![filtered[f]![i]!] === 1;
-      if (pass) kept.push(byValue ? byValue[i]! : group.of(at), visitor ? visitor[i]! : 0);
+      if (pass) grouped.add(byValue ? byValue[i]! : group.of(at), visitor ? visitor[i]! : 0);
     }
   }
-  if (kept.length === 0) return;
 
-  const values = groups.kind === "dimension" ? columns.values(groups.dimension) : undefined;
-  const count = values ? values.length : group.count;
-  const sets = groupVisitors(kept.groups(), unique ? kept.visitors() : undefined, count, columns.idBound());
+  const sets = grouped.sets();
   for (let g = 0; g < count; g++) {
     if (sets.hits[g] === 0) continue;
-    addSet(part, values ? values[g]! : group.key(g), { hits: sets.hits[g]!, ids: sets.ids?.(g) });
+    const key = values ? values[g]! : group.key(g);
+    const { size, ids } = sets;
+    if (!ids) addSet(part, key, { hits: sets.hits[g]! });
+    else if (!size) addSet(part, key, { hits: sets.hits[g]!, ids: ids(g) });
+    // A group only this month holds needs its size alone: its ids are made if another month's set joins it.
+    else addSet(part, key, { hits: sets.hits[g]!, size: size(g), get ids() { return ids(g); } });
   }
 }
 
@@ -95,30 +100,5 @@ function grouper(groups: ScanGroups, from: number, to: number): { of(time: numbe
         key: (group) => starts[group]!,
       };
     }
-  }
-}
-
-/** The group and visitor of each row kept, in arrays made for every row the chunks hold. */
-class KeptRows {
-  length = 0;
-  private readonly groupOf: Uint32Array;
-  private readonly visitorOf: Uint32Array;
-
-  constructor(capacity: number) {
-    this.groupOf = new Uint32Array(capacity);
-    this.visitorOf = new Uint32Array(capacity);
-  }
-
-  push(group: number, visitor: number): void {
-    this.groupOf[this.length] = group;
-    this.visitorOf[this.length++] = visitor;
-  }
-
-  groups(): Uint32Array {
-    return this.groupOf.subarray(0, this.length);
-  }
-
-  visitors(): Uint32Array {
-    return this.visitorOf.subarray(0, this.length);
   }
 }

@@ -12,6 +12,13 @@ import { type Filter, matches } from "./filters";
 import type { Interval } from "./model";
 import { type ScanGroups, scanMonth } from "./scan";
 import { addSet, combine, type Key, monthPart, type MonthPart } from "./visitor-space";
+import type { VisitorSpaces } from "./website-visitors";
+
+/** What a query reads: the shards (and their summaries), and the websites' visitors kept between queries. */
+export interface QuerySources {
+  shards: TransientShards;
+  visitors: VisitorSpaces;
+}
 
 /** Events, and distinct visitors (0 unless asked for). */
 export interface Count {
@@ -78,21 +85,30 @@ interface Span {
  * dimensions, a breakdown by one dimension filtered by another, buckets of
  * local time) is a scan of the month's columns.
  */
-function tally(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], grouping: Grouping, unique: boolean) {
+function tally(sources: QuerySources, website: string, range: TimeRange, filters: Filter[], grouping: Grouping, unique: boolean) {
+  const { shards } = sources;
   const months = shards.months(website, range);
-  const oneSpace = unique && months.length > 1 && grouping.crossesMonths;
+  const visitors = unique && months.length > 1 && grouping.crossesMonths ? sources.visitors.of(website, shards.months(website, {})) : undefined;
   const parts = months.flatMap((month) => {
     const { first, last } = monthBounds(month);
     const span = { from: Math.max(range.start ?? first, first), to: Math.min(range.end ?? last, last), first, last };
-    const read = (columns: MonthColumns, summary?: MonthSummary) => monthGroups(columns, summary, span, filters, grouping, unique, oneSpace);
     try {
       try {
-        return [shards.withSummary(website, month, (summary) => read(summary, summary))];
+        return [
+          shards.withSummary(website, month, (summary) =>
+            monthGroups(summary, summary, span, filters, grouping, unique, () => visitors?.ofSummary(month, summary.generation, summary)),
+          ),
+        ];
       } catch (error) {
         if (error instanceof ShardGone) throw error;
         // A full disk or a read-only root keeps the summary from being written:
         // it only saves time, and the shard's rows give the same answer.
-        return [shards.withShard(website, month, (shard) => read(new ShardColumns(shard, { first, last }, { first: span.from, last: span.to })))];
+        return [
+          shards.withShard(website, month, (shard) => {
+            const columns = new ShardColumns(shard, { first, last }, { first: span.from, last: span.to });
+            return monthGroups(columns, undefined, span, filters, grouping, unique, () => visitors?.ofRows(columns));
+          }),
+        ];
       }
     } catch (error) {
       // Deleted since it was listed (DELETE, retention): it holds nothing any more.
@@ -100,8 +116,7 @@ function tally(shards: TransientShards, website: string, range: TimeRange, filte
       throw error;
     }
   });
-  // A month without groups has no visitors to put in one space with the others.
-  return combine(parts.filter((part) => part.groups.size > 0));
+  return combine(parts, visitors?.size);
 }
 
 function monthGroups(
@@ -111,12 +126,12 @@ function monthGroups(
   filters: Filter[],
   grouping: Grouping,
   unique: boolean,
-  oneSpace: boolean,
+  toWebsite: () => Uint32Array | undefined,
 ): MonthPart {
   const part = monthPart(columns.idBound());
   addGroups(part, columns, summary, span, filters, grouping, unique);
-  // Read only for a month with groups: a filter may leave most months without.
-  if (oneSpace && part.groups.size > 0) part.visitors = columns.visitors();
+  // Only for a month with groups: a filter may leave most months without.
+  if (part.groups.size > 0) part.toWebsite = toWebsite();
   return part;
 }
 
@@ -228,21 +243,21 @@ function byCalendar(starts: number[], months: string[]): Grouping {
 }
 
 /** Events and distinct visitors; with `unique` false (nothing to count visitors by), visitors are 0. */
-export function count(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], unique = true): Count {
-  const [all] = tally(shards, website, range, filters, everything, unique);
+export function count(sources: QuerySources, website: string, range: TimeRange, filters: Filter[], unique = true): Count {
+  const [all] = tally(sources, website, range, filters, everything, unique);
   return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
 }
 
-export function breakdown(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], dimension: Dimension, unique: boolean): Breakdown[] {
+export function breakdown(sources: QuerySources, website: string, range: TimeRange, filters: Filter[], dimension: Dimension, unique: boolean): Breakdown[] {
   const label = LABELS[dimension] ?? ((id: string) => id);
-  return tally(shards, website, range, filters, byDimension(dimension), unique)
+  return tally(sources, website, range, filters, byDimension(dimension), unique)
     .map(({ key, total, unique }) => ({ id: String(key), label: label(String(key)), total, unique }))
     .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** Buckets that hold events, ascending: of a number of seconds from the epoch on, or of a local calendar. */
-export function series(shards: TransientShards, website: string, range: TimeRange, filters: Filter[], interval: Interval, unique: boolean): Bucket[] {
-  const months = shards.months(website, range);
+export function series(sources: QuerySources, website: string, range: TimeRange, filters: Filter[], interval: Interval, unique: boolean): Bucket[] {
+  const months = sources.shards.months(website, range);
   if (months.length === 0) return [];
   let grouping: Grouping;
   let end: (start: number) => number;
@@ -257,7 +272,7 @@ export function series(shards: TransientShards, website: string, range: TimeRang
     const next = new Map(starts.slice(0, -1).map((start, i) => [start, starts[i + 1]!]));
     end = (start) => next.get(start)!;
   }
-  return tally(shards, website, range, filters, grouping, unique)
+  return tally(sources, website, range, filters, grouping, unique)
     .map(({ key, total, unique }) => ({ start: Number(key), total, unique }))
     .sort((a, b) => a.start - b.start)
     .map(({ start, total, unique }) => ({ start: formatTime(start), end: formatTime(bucketEnd(end(start))), total, unique }));
@@ -273,14 +288,14 @@ function bucketEnd(end: number): number {
 }
 
 /** The JSON body that answers a query. */
-export function answer(shards: TransientShards, request: QueryRequest): object {
+export function answer(sources: QuerySources, request: QueryRequest): object {
   const { website, range, filters } = request;
   switch (request.kind) {
     case "count":
-      return count(shards, website, range, filters, request.unique);
+      return count(sources, website, range, filters, request.unique);
     case "breakdown":
-      return { list: breakdown(shards, website, range, filters, request.dimension, request.unique) };
+      return { list: breakdown(sources, website, range, filters, request.dimension, request.unique) };
     case "series":
-      return { list: series(shards, website, range, filters, request.interval, request.unique) };
+      return { list: series(sources, website, range, filters, request.interval, request.unique) };
   }
 }

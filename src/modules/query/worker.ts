@@ -11,6 +11,7 @@ import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
 import { WebsiteList } from "./websites";
+import { type KeptVisitors, VisitorSpaces } from "./website-visitors";
 
 declare const self: Worker;
 
@@ -20,6 +21,8 @@ export interface WorkerSetup {
   cacheBytes: number;
   /** False with --ip-mode none: no address is stored, so unique visitors are answered 0, not 1. */
   countVisitors: boolean;
+  /** Most bytes of websites' visitors kept between queries (--visitor-memory). */
+  visitorBytes: number;
 }
 
 export type WorkerMessage =
@@ -31,15 +34,20 @@ export type WorkerMessage =
 
 export type WorkerReply =
   | { ready: true }
-  | { summariesBuilt: number; unreadable: string[] }
-  /** `cache`: for a query, whether the answer came from the cache; `faults`: what could not be read while listing websites. */
-  | { id: number; body: string; cache?: "hit" | "miss"; cacheBytes: number; faults?: string[] }
+  | { summariesBuilt: number; unreadable: string[]; kept: KeptVisitors }
+  /**
+   * `cache`: for a query, whether the answer came from the cache; `faults`:
+   * what could not be read while listing websites; `kept`: the websites'
+   * visitors kept in memory.
+   */
+  | { id: number; body: string; cache?: "hit" | "miss"; cacheBytes: number; kept: KeptVisitors; faults?: string[] }
   /** `code`: the client's own error (a 404 for a website deleted meanwhile); `shard`: the file or directory at fault. */
   | { id: number; error: string; code?: ErrorCode; shard?: { path: string; what: string } };
 
 let shards: TransientShards;
 let cache: ResultCache;
 let websites: WebsiteList;
+let visitors: VisitorSpaces;
 let countVisitors = true;
 
 /** Websites read at a time when the list is filled after start, between queries. */
@@ -50,12 +58,13 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);
     countVisitors = data.setup.countVisitors;
+    visitors = new VisitorSpaces(data.setup.visitorBytes);
     websites = new WebsiteList(shards);
-    buildSummaries(shards, (built, unreadable) => {
-      // Then the list of websites, so the first /_websites need not walk them all.
+    buildSummaries(shards, (built) => {
+      // Then the list of websites, so the first /_websites need not walk them all; then the busiest websites' visitors.
       const step = () => {
-        if (websites.warm(WARM_WEBSITES)) reply({ summariesBuilt: built, unreadable });
-        else setTimeout(step, 0);
+        if (!websites.warm(WARM_WEBSITES)) return setTimeout(step, 0);
+        visitors.warm(shards, built.visitors, () => reply({ summariesBuilt: built.shards, unreadable: built.unreadable, kept: visitors.held() }));
       };
       setTimeout(step, 0);
     });
@@ -66,13 +75,14 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     // Deleted, or visitors erased from it: what was known of it no longer holds.
     shards.forget(data.forget);
     cache.forget(data.forget);
+    visitors.forget(data.forget);
     websites.touch([data.forget]);
-    return reply({ id: data.id, body: "", cacheBytes: cache.sizeBytes });
+    return reply({ id: data.id, body: "", ...held() });
   }
   if ("websites" in data) {
     try {
       const { list, faults } = websites.list();
-      return reply({ id: data.id, body: JSON.stringify({ list }), cacheBytes: cache.sizeBytes, faults });
+      return reply({ id: data.id, body: JSON.stringify({ list }), ...held(), faults });
     } catch (error) {
       return reply({ id: data.id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
     }
@@ -82,7 +92,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
     const result = run(countVisitors ? data.request : withoutVisitors(data.request));
     // Deleted while it was read: what was read may be part of it only.
     if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
-    reply({ id: data.id, ...result, cacheBytes: cache.sizeBytes });
+    reply({ id: data.id, ...result, ...held() });
   } catch (error) {
     if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     // A shard's fault travels as the file and what SQLite said of it; anything else with its stack.
@@ -105,9 +115,19 @@ function run(request: QueryRequest): { body: string; cache: "hit" | "miss" } {
   }
   const hit = cache.get(request.website, key, versions);
   if (hit !== undefined) return { body: hit, cache: "hit" };
-  const body = JSON.stringify(answer(shards, request));
+  let body: string;
+  try {
+    body = JSON.stringify(answer({ shards, visitors }, request));
+  } finally {
+    visitors.trim();
+  }
   cache.put(request.website, key, versions, body);
   return { body, cache: "miss" };
+}
+
+/** What each answer tells the main thread of the worker's stores, for the metrics. */
+function held(): { cacheBytes: number; kept: KeptVisitors } {
+  return { cacheBytes: cache.sizeBytes, kept: visitors.held() };
 }
 
 function gone(id: number, website: string): WorkerReply {
