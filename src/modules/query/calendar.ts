@@ -172,3 +172,15 @@ function nextWall(unit: CalendarUnit, wall: number): number {
       return Date.UTC(date.getUTCFullYear() + 1, 0, 1) / 1000;
   }
 }
+
+/** The index of the bucket that holds `time`: the last of `starts` (ascending) at or before it, else 0. */
+export function bucketIndex(starts: readonly number[], time: number): number {
+  let low = 0;
+  let high = starts.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (starts[middle]! <= time) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}

@@ -1,6 +1,7 @@
 import type { Dimension } from "../../store/dimensions";
 import type { MonthColumns } from "../../store/month-columns";
 import { VisitorGroups } from "../../store/visitor-sets";
+import { bucketIndex } from "./calendar";
 import { addSet, type MonthPart } from "./visitor-space";
 
 /** How the rows a scan keeps are grouped, and what each group is known by. */
@@ -87,14 +88,7 @@ function grouper(groups: ScanGroups, from: number, to: number): { of(time: numbe
       return {
         of(time) {
           if (time >= starts[last]! && (last + 1 >= starts.length || time < starts[last + 1]!)) return last;
-          let low = 0;
-          let high = starts.length - 1;
-          while (low < high) {
-            const middle = (low + high + 1) >> 1;
-            if (starts[middle]! <= time) low = middle;
-            else high = middle - 1;
-          }
-          return (last = low);
+          return (last = bucketIndex(starts, time));
         },
         count: starts.length,
         key: (group) => starts[group]!,

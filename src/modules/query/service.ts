@@ -7,7 +7,7 @@ import type { MonthSummary } from "../../store/summary";
 import { ALL_EVENTS, DAY } from "../../store/summary-format";
 import type { TimeRange } from "../../store/visit";
 import { formatTime, MAX_TIME } from "../../time";
-import { bucketStarts, TimeZone } from "./calendar";
+import { bucketIndex, bucketStarts, TimeZone } from "./calendar";
 import { type Filter, matches } from "./filters";
 import type { Interval } from "./model";
 import { type ScanGroups, scanMonth } from "./scan";
@@ -223,16 +223,7 @@ function byInterval(seconds: number, months: string[]): Grouping {
  * zone, the months and days inside weeks, months and years).
  */
 function byCalendar(starts: number[], months: string[]): Grouping {
-  const bucketOf = (time: number) => {
-    let low = 0;
-    let high = starts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if (starts[middle]! <= time) low = middle;
-      else high = middle - 1;
-    }
-    return starts[low]!;
-  };
+  const bucketOf = (time: number) => starts[bucketIndex(starts, time)]!;
   const boundaries = new Set(starts);
   return {
     scan: { kind: "buckets", starts },
