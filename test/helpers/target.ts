@@ -106,6 +106,8 @@ export const overHttp = tier(
   "over HTTP",
   async ({ args, root, env }, lifetime) => {
     const server = await startServer({ args, root, env, lifetime });
+    // A known state, as openApp gives in process: nothing writes in the root from here on unless asked.
+    await server.waitForOutput("summaries up to date");
     const fetch = (path: string, init?: RequestInit) =>
       globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
     return {
