@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { openApp, type TestApp } from "../helpers/app";
 import { seededRandom } from "../helpers/random";
+import { TEST_MS } from "../helpers/wait";
 
 /**
  * Every query parameter checked against answers computed here from the
@@ -16,8 +17,10 @@ import { seededRandom } from "../helpers/random";
  * months already asked about, so the summaries are checked as they follow
  * their shards. A second website gets the same events, but two of its
  * months can have no summary (the path is taken by a directory): those are
- * answered from rows alone, and every answer must be the same.
+ * answered from rows alone, and every answer must be the same. In process,
+ * but in this tier: its few hundred queries take seconds.
  */
+setDefaultTimeout(TEST_MS);
 const SEED = Number(process.env.CROSS_CHECK_SEED ?? 12);
 const next = seededRandom(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
