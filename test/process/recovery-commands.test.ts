@@ -13,6 +13,8 @@ import { inspect } from "../helpers/files";
 import { request, runCli, startServer, tempDir } from "../helpers/server";
 import { TEST_MS, waitFor } from "../helpers/wait";
 
+setDefaultTimeout(TEST_MS);
+
 const scratch = tempDir("ma-recovery-");
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -26,8 +28,6 @@ writeFileSync(
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-
-setDefaultTimeout(TEST_MS);
 const [path, mode] = process.argv.slice(2);
 mkdirSync(dirname(path), { recursive: true });
 const db = new Database(path, { create: true });
