@@ -11,6 +11,7 @@ import { adminRoutes, healthRoute, methodNotAllowed } from "./modules/admin";
 import { clusterRoutes, type ClusterDeps } from "./modules/cluster";
 import { dashboardRoutes } from "./modules/dashboard";
 import { erasureRoutes } from "./modules/erasure";
+import type { Eraser } from "./modules/erasure/eraser";
 import { ingestRoutes, type IngestEdge } from "./modules/ingest";
 import type { IngestService } from "./modules/ingest/service";
 import { queryRoutes } from "./modules/query";
@@ -32,6 +33,7 @@ export interface AppDeps {
   metrics: Metrics;
   log: Logger;
   engine: QueryEngine;
+  eraser: Eraser;
   privacy: Privacy;
   addresses: AddressPolicy;
   ingestEdge: IngestEdge;
@@ -46,7 +48,7 @@ export interface AppDeps {
  * last the 405s for known paths asked with another method.
  */
 export function createApp(deps: AppDeps) {
-  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, privacy, addresses, ingestEdge, cluster } = deps;
+  const { version, store, ingest, credentials, limits, timeouts, retentionMonths, metrics, log, engine, eraser, privacy, addresses, ingestEdge, cluster } = deps;
   return new Elysia()
     .use(nodeHeader(cluster.nodeName))
     .use(observe(metrics, log, privacy.ipMode === "keep"))
@@ -60,7 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(auth(credentials))
     .use(clusterRoutes(cluster))
     .use(ingestRoutes(ingest, limits, retentionMonths, ingestEdge))
-    .use(erasureRoutes(store, engine, addresses, metrics, limits.maxFieldLength))
+    .use(erasureRoutes(store, eraser, engine, addresses, metrics, limits.maxFieldLength, timeouts))
     .use(queryRoutes(store, engine, timeouts))
     .use(adminRoutes(store, metrics, engine))
     .use(methodNotAllowed());

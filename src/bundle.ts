@@ -10,7 +10,7 @@ export const PROJECT_DIR = join(import.meta.dir, "..");
  */
 export const BUNDLE = {
   // Worker entry points are bundled beside the main one (see Bun's executables guide and src/workers.ts).
-  entrypoints: ["src/main.ts", "src/store/checkpoint-worker.ts", "src/store/copy-worker.ts", "src/modules/query/worker.ts"].map((path) => join(PROJECT_DIR, path)),
+  entrypoints: ["src/main.ts", "src/store/checkpoint-worker.ts", "src/store/copy-worker.ts", "src/modules/query/worker.ts", "src/modules/erasure/worker.ts"].map((path) => join(PROJECT_DIR, path)),
   target: "bun",
   // Elysia reads its handlers' source to learn which parts of a request they use;
   // renamed identifiers hide that (a plugin then sees no query), so names stay.

@@ -9,6 +9,7 @@ import type { Credentials } from "./http/auth";
 import { proxyTrust } from "./http/client-address";
 import { NodeClient } from "./modules/cluster/client";
 import { removeExportLeftovers } from "./modules/cluster/export";
+import { Eraser } from "./modules/erasure/eraser";
 import { createBulkSplitter } from "./modules/cluster/forward";
 import { ImportArea } from "./modules/cluster/import";
 import { WebsiteMover } from "./modules/cluster/move";
@@ -146,6 +147,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
 
   const client = new NodeClient(credentialsOf(config));
   const copier = new ShardCopier();
+  const eraser = new Eraser();
   const imports = new ImportArea(store, copier, client);
   imports.removeLeftovers();
   removeExportLeftovers(config.root);
@@ -177,6 +179,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     metrics,
     log,
     engine,
+    eraser,
     privacy: handling.privacy,
     addresses,
     ingestEdge: {
@@ -213,6 +216,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     close() {
       clearInterval(retention);
       copier.close();
+      eraser.close();
       addresses.close();
       engine.close();
       store.close();

@@ -8,3 +8,4 @@
 export const QUERY_WORKER = new URL("./modules/query/worker.ts", import.meta.url);
 export const CHECKPOINT_WORKER = new URL("./store/checkpoint-worker.ts", import.meta.url);
 export const COPY_WORKER = new URL("./store/copy-worker.ts", import.meta.url);
+export const ERASE_WORKER = new URL("./modules/erasure/worker.ts", import.meta.url);

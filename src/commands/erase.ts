@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { cacheDirectory } from "../cache/directory";
 import type { Config } from "../config/config";
 import { existingDailyKey, existingHashKey } from "../enrich/ip-keys";
-import { visitorMatcher } from "../modules/erasure/service";
+import { describeVisitor, visitorMatcher } from "../modules/erasure/visitor";
 import { listShards } from "../store/layout";
 import { lockRoot } from "../store/lock";
 import { rootProblem } from "../store/maintenance";
@@ -34,7 +34,7 @@ export function erase(config: Config, address: string): number {
     return 1;
   }
   const keys = [existingHashKey(root, config.privacy.ipKeyFile), existingDailyKey(root)].filter((key) => key !== undefined);
-  const matches = visitorMatcher(address, keys);
+  const matches = visitorMatcher(describeVisitor(address, keys));
   const byWebsite = new Map<string, number>();
   let failures = 0;
   for (const shard of listShards(root)) {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { canonicalAddress } from "./geoip";
+import { canonicalAddress } from "./address";
 import { DailyKey, existingHashKey, openHashKey, type HashKey } from "./ip-keys";
 import { memoize } from "./memo";
 

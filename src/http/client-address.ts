@@ -1,6 +1,6 @@
 import parseForwarded from "forwarded-parse";
 import { BlockList, isIP } from "node:net";
-import { canonicalAddress } from "../enrich/geoip";
+import { canonicalAddress } from "../enrich/address";
 
 /** A proxy's address or range, as `--trust-proxy` gives it: `10.0.0.0/8`, `2001:db8::/32`, `127.0.0.1`. */
 export interface ProxyRange {

@@ -113,6 +113,16 @@ export class Store {
   }
 
   /**
+   * Keeps the service's commits to one month of `website` waiting, while
+   * its other shards are written, until the function returned is called:
+   * for another thread to write to that shard meanwhile (see ShardWriter).
+   * Rows sent meanwhile are queued, and acknowledged once committed after.
+   */
+  holdWrites(website: string, month: string): () => void {
+    return this.writer.hold(shardPath(this.root, website, month));
+  }
+
+  /**
    * The handle is the pool's: use it before returning, never across an
    * `await`, or the pool may close it.
    */

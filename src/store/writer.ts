@@ -24,9 +24,15 @@ interface Batch {
  *
  * Every caller learns the outcome of the transaction that holds its rows, so
  * a request is acknowledged only once its rows are committed.
+ *
+ * A shard can be held: its batch then waits, gathering rows, while the
+ * other shards are committed, until the hold is released. Another thread
+ * has the shard's write lock meanwhile (an erasure), which a commit here
+ * would wait for in SQLite's busy handler, holding the event loop.
  */
 export class ShardWriter {
   private readonly queue = new Map<string, Batch>();
+  private readonly held = new Map<string, number>();
   private draining = false;
 
   constructor(
@@ -42,21 +48,38 @@ export class ShardWriter {
       this.queue.set(path, batch);
     }
     const part = batch.parts.push(rows) - 1;
-    if (!this.draining) {
-      this.draining = true;
-      setImmediate(() => void this.drain());
-    }
+    this.startDraining();
     return batch.done.promise.then((duplicates) => duplicates[part]!);
   }
 
-  /** Commits everything queued, at once; on shutdown, before the pool closes. */
+  /** Keeps commits to `path` waiting until the function returned is called (once). */
+  hold(path: string): () => void {
+    this.held.set(path, (this.held.get(path) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.held.get(path)! - 1;
+      if (left > 0) this.held.set(path, left);
+      else this.held.delete(path);
+      if (this.queue.has(path)) this.startDraining();
+    };
+  }
+
+  /** Commits everything queued, at once, held or not; on shutdown, before the pool closes. */
   flush(): void {
-    while (this.commitNext());
+    while (this.commitNext(true));
+  }
+
+  private startDraining(): void {
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => void this.drain());
   }
 
   private async drain(): Promise<void> {
     let sliceStart = performance.now();
-    while (this.commitNext()) {
+    while (this.commitNext(false)) {
       if (performance.now() - sliceStart >= SLICE_MS) {
         await nextTurn();
         sliceStart = performance.now();
@@ -65,11 +88,11 @@ export class ShardWriter {
     this.draining = false;
   }
 
-  /** Commits the oldest batch; false when none is queued. */
-  private commitNext(): boolean {
-    const next = this.queue.entries().next();
-    if (next.done) return false;
-    const [path, { parts, done }] = next.value;
+  /** Commits the oldest batch (of a shard not held, unless `evenHeld`); false when there is none. */
+  private commitNext(evenHeld: boolean): boolean {
+    const next = this.oldestBatch(evenHeld);
+    if (next === undefined) return false;
+    const [path, { parts, done }] = next;
     this.queue.delete(path);
     try {
       const duplicates = this.pool.acquire(path, true).insert(parts);
@@ -79,5 +102,12 @@ export class ShardWriter {
       done.reject(error);
     }
     return true;
+  }
+
+  private oldestBatch(evenHeld: boolean): [string, Batch] | undefined {
+    for (const entry of this.queue) {
+      if (evenHeld || !this.held.has(entry[0])) return entry;
+    }
+    return undefined;
   }
 }
