@@ -45,7 +45,7 @@ export interface Services {
    * limits, connection timeouts, CORS origins, trusted proxies and bot rule
    * (host, port and logging are the listener's). Everything else must be as
    * the services were opened with, or it throws naming the setting. What
-   * the services keep is theirs alone: the shards, the query worker, the
+   * the services keep is theirs alone: the shards, the query and erasure workers, the
    * metrics, the log, and the cluster's moves and the credentials they send
    * other nodes. Opening another root costs a query worker and a lock;
    * this costs nothing but the app.
