@@ -17,7 +17,7 @@ setDefaultTimeout(TEST_MS);
  */
 const TOKEN = "cluster-test-secret";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-/** Enough for the ring's shares to show (owners follow the names' hashes, so the same shares every run), few enough to write quickly. */
+/** Enough for the ring's shares to show (a node's share varies from run to run with the ports on the ring), few enough to write quickly. */
 const WEBSITES = Array.from({ length: 200 }, (_, i) => `site-${i}.example`);
 const NOW_MONTH = new Date().toISOString().slice(0, 7);
 /** How long one step may take on a loaded machine (200 websites of two months each cost 400 new shards). */
@@ -100,9 +100,10 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
     for (const [i, name] of names.slice(0, 3).entries()) {
       const expected = WEBSITES.filter((website) => owners.get(website) === name).sort();
       expect(websitesOn(i)).toEqual(expected);
-      // No node is left out of the ring, nor takes nearly all (200 websites over 3 nodes: about 67 each).
-      expect(expected.length).toBeGreaterThan(40);
-      expect(expected.length).toBeLessThan(100);
+      // No node is left out of the ring, nor takes nearly all (200 websites over 3 nodes: about 67 each,
+      // give or take what the run's ports do to the ring).
+      expect(expected.length).toBeGreaterThan(30);
+      expect(expected.length).toBeLessThan(110);
     }
     // What is not one website's: any node answers it, or the node named in the path.
     expect((await fetch(`${router.url}/_script.js`)).status).toBe(200);
@@ -213,9 +214,11 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
     const plan = await runCli(["rebalance", "--dry-run", ...flags], {}, 60_000);
     expect(plan.exitCode).toBe(0);
     const moves = Array.from(plan.stdout.matchAll(/^move\s+(\S+): (n\d) -> (n\d)$/gm), (m) => ({ website: m[1]!, from: m[2]!, to: m[3]! }));
-    // Consistent hashing: the new node takes about a quarter, and only the new node gains websites.
-    expect(moves.length / WEBSITES.length).toBeGreaterThan(0.15);
-    expect(moves.length / WEBSITES.length).toBeLessThan(0.35);
+    // Consistent hashing: the new node takes about a quarter (a hash modulo the node count would move
+    // three quarters), and only the new node gains websites. The ring's points come from the nodes'
+    // addresses, whose ports change every run: 200 websites have seen 35% move, hence the bounds.
+    expect(moves.length / WEBSITES.length).toBeGreaterThan(0.1);
+    expect(moves.length / WEBSITES.length).toBeLessThan(0.45);
     expect(moves.every((m) => m.to === "n4" && m.from === owners.get(m.website))).toBe(true);
 
     // The writer posts through the router clients use, and tries again (same ids) on 503 (held), 421 (moved, router not yet switched) and 502.
