@@ -5,6 +5,7 @@ import { createEnricher } from "./enrich/enrich";
 import { openCountryLookup, type CountryLookup } from "./enrich/geoip";
 import { openAddressPolicy, type AddressPolicy } from "./enrich/ip-mode";
 import { createPlatformLookup } from "./enrich/platform";
+import type { Credentials } from "./http/auth";
 import { proxyTrust } from "./http/client-address";
 import { NodeClient } from "./modules/cluster/client";
 import { removeExportLeftovers } from "./modules/cluster/export";
@@ -38,11 +39,33 @@ export interface Services {
   deps: AppDeps;
   /** The country database in use, for the start line: the path given, or the embedded one's name and version. */
   geoip: string;
+  /**
+   * What an app needs to serve the same root, through these same open
+   * services, with `config`'s way of handling requests: its credentials,
+   * limits, connection timeouts, CORS origins, trusted proxies and bot rule
+   * (host, port and logging are the listener's). Everything else must be as
+   * the services were opened with, or it throws naming the setting. What
+   * the services keep is theirs alone: the shards, the query and erasure workers, the
+   * metrics, the log, and the cluster's moves and the credentials they send
+   * other nodes. Opening another root costs a query worker and a lock;
+   * this costs nothing but the app.
+   */
+  reconfigured(config: Config): AppDeps;
   /** Reads what can change without a restart (the `--geoip` file) again, and logs what it did. */
   reload(): void;
   /** Commits what is queued, stops the workers and closes every shard. */
   close(): void;
 }
+
+/** The settings of `config` that only change how a request is handled, left out: what the services are opened with. */
+function openedWith(config: Config) {
+  const { user, password, token, ingestToken, ingestAuth, limits, timeouts, host, port, logLevel, logFormat, privacy, ...opened } = config;
+  const { bots, trustProxy, proxyHeader, corsOrigins, ...kept } = privacy;
+  return { ...opened, privacy: kept };
+}
+
+/** The embedded country database never changes: one reader serves every service a process opens. */
+let embeddedCountries: CountryLookup | undefined;
 
 /**
  * Opens everything the service needs, in order: the country database, the
@@ -53,7 +76,7 @@ export interface Services {
 export async function openServices(config: Config, log: Logger): Promise<Services> {
   let country: CountryLookup;
   try {
-    country = openCountryLookup(config.geoip);
+    country = config.geoip === undefined ? (embeddedCountries ??= openCountryLookup()) : openCountryLookup(config.geoip);
   } catch (error) {
     throw new StartupError(`--geoip: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}).`);
   }
@@ -128,14 +151,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   await engine.ready;
   store.onWritten = (website) => engine.written(website);
 
-  const credentials = {
-    user: config.user,
-    password: config.password,
-    token: config.token,
-    ingestToken: config.ingestToken,
-    openIngest: config.ingestAuth === "none",
-  };
-  const client = new NodeClient(credentials);
+  const client = new NodeClient(credentialsOf(config));
   const copier = new ShardCopier();
   const eraser = new Eraser();
   const imports = new ImportArea(store, copier, client);
@@ -143,40 +159,52 @@ export async function openServices(config: Config, log: Logger): Promise<Service
   removeExportLeftovers(config.root);
   const forget = (website: string) => engine.forget(website);
   const { router, concurrency } = config.cluster;
+  const cluster = {
+    nodeName: config.nodeName,
+    store,
+    copier,
+    imports,
+    mover: new WebsiteMover(store, client, forget, log),
+    rebalance: new RebalanceGuard(config.root, config.nodeName, client),
+    forget,
+    nodes: config.cluster.nodes,
+    client,
+    concurrency,
+  };
+  const platforms = createPlatformLookup();
+
+  /** The app's dependencies for `handling`'s way of handling requests, over what was opened above. */
+  const depsFor = (handling: Config): AppDeps => ({
+    version,
+    store,
+    ingest: createIngestService(store, createEnricher(lookupCountry, platforms, addresses.store), metrics, log, handling.limits.maxNewShards),
+    credentials: credentialsOf(handling),
+    limits: handling.limits,
+    timeouts: handling.timeouts,
+    retentionMonths: config.retentionMonths,
+    metrics,
+    log,
+    engine,
+    eraser,
+    privacy: handling.privacy,
+    addresses,
+    ingestEdge: {
+      trust: proxyTrust(handling.privacy.trustProxy, handling.privacy.proxyHeader),
+      dropBots: handling.privacy.bots === "drop" ? createBotCheck() : undefined,
+      metrics,
+      splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, handling.limits, client),
+    },
+    cluster,
+  });
+  const opened = openedWith(config);
 
   return {
-    deps: {
-      version,
-      store,
-      ingest: createIngestService(store, createEnricher(lookupCountry, createPlatformLookup(), addresses.store), metrics, log, config.limits.maxNewShards),
-      credentials,
-      limits: config.limits,
-      timeouts: config.timeouts,
-      retentionMonths: config.retentionMonths,
-      metrics,
-      log,
-      engine,
-      eraser,
-      privacy: config.privacy,
-      addresses,
-      ingestEdge: {
-        trust: proxyTrust(config.privacy.trustProxy, config.privacy.proxyHeader),
-        dropBots: config.privacy.bots === "drop" ? createBotCheck() : undefined,
-        metrics,
-        splitBulk: router === undefined ? undefined : createBulkSplitter(router, concurrency, config.limits, client),
-      },
-      cluster: {
-        nodeName: config.nodeName,
-        store,
-        copier,
-        imports,
-        mover: new WebsiteMover(store, client, forget, log),
-        rebalance: new RebalanceGuard(config.root, config.nodeName, client),
-        forget,
-        nodes: config.cluster.nodes,
-        client,
-        concurrency,
-      },
+    deps: depsFor(config),
+    reconfigured(other) {
+      const asked = openedWith(other);
+      const differs = (Object.keys(opened) as (keyof typeof opened)[]).find((key) => !Bun.deepEquals(opened[key], asked[key]));
+      if (differs) throw new Error(`reconfigured: ${differs} is not what the services were opened with; only how requests are handled can differ`);
+      return depsFor(other);
     },
     geoip: config.geoip ?? `embedded geo-whois-asn-country ${embeddedGeoipVersion}`,
     reload() {
@@ -200,5 +228,15 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       store.close();
       lock.release();
     },
+  };
+}
+
+function credentialsOf(config: Config): Credentials {
+  return {
+    user: config.user,
+    password: config.password,
+    token: config.token,
+    ingestToken: config.ingestToken,
+    openIngest: config.ingestAuth === "none",
   };
 }

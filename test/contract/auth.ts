@@ -154,10 +154,10 @@ export function authContract(targets: Targets) {
     });
 
     test("a refused DELETE deletes nothing", async () => {
-      expect((await server.request(`/kept.example`, { body: EVENT, headers: good })).status).toBe(200);
-      const refused = await server.request(`/kept.example`, { method: "DELETE", headers: basic("u", "wrong") });
+      expect((await server.request(`/undeleted.example`, { body: EVENT, headers: good })).status).toBe(200);
+      const refused = await server.request(`/undeleted.example`, { method: "DELETE", headers: basic("u", "wrong") });
       expect(refused.status).toBe(401);
-      const count = await server.request(`/kept.example/count`, { headers: good });
+      const count = await server.request(`/undeleted.example/count`, { headers: good });
       expect(count.status).toBe(200);
       expect(count.body.total).toBe(1);
     });

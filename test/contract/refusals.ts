@@ -392,7 +392,7 @@ export function refusalsContract(targets: Targets) {
 
   describe("auth under hostility (--user alice --password s3cret)", () => {
     let server: Target;
-    const SITE = "guarded.example";
+    const SITE = "hostile-guarded.example";
     const basic = (user: string, password: string) => `Basic ${btoa(`${user}:${password}`)}`;
     const good = { Authorization: basic("alice", "s3cret") };
 

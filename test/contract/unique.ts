@@ -198,7 +198,8 @@ export function uniqueContract(targets: Targets) {
   }
 
   describe(`unique visitors over random ranges (UNIQUE_SEED=${SEED})`, () => {
-    for (const [round, count] of [600, 300, 300].entries()) {
+    // The second round writes into months the first asked about: summaries are seen to follow their shards.
+    for (const [round, count] of [600, 300].entries()) {
       test(`round ${round + 1}: ${count} more events, then ${RANGES} ranges of every shape`, async () => {
         await ingest(count);
         for (let i = 0; i < RANGES; i++) await checkRange(rangeOfKind(i), round + i);

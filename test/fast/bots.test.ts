@@ -1,5 +1,12 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { openApp, type TestApp } from "../helpers/app";
+
+/** One start for the file: each test's --bots is a variant over the same open services. */
+let base: TestApp;
+beforeAll(async () => {
+  base = await openApp();
+});
+afterAll(() => base.close());
 
 let app: TestApp | undefined;
 afterEach(() => app?.close());
@@ -32,7 +39,7 @@ const event = (agent: string, i: number) => ({ time: 1448370000 + i, event: "pag
 const list = [...BOTS, ...BROWSERS].map(event);
 
 test("--bots drop stores the browsers' events, not the bots', and says how many it dropped", async () => {
-  app = await openApp(["--bots", "drop"]);
+  app = base.variant(["--bots", "drop"]);
   expect((await app.request("/site/bulk", { body: { list } })).body).toEqual({ inserted: BROWSERS.length, bots: BOTS.length });
   expect((await app.request("/site/platforms")).body.list.map((row: { id: string }) => row.id).sort()).toEqual(["Android", "Linux", "Mac OS", "Windows", "iOS"]);
   expect((await app.request("/site/count")).body).toEqual({ total: BROWSERS.length, unique: BROWSERS.length });
@@ -49,6 +56,6 @@ test("--bots drop stores the browsers' events, not the bots', and says how many 
 });
 
 test("--bots keep (the default) stores every event and answers as ever", async () => {
-  app = await openApp([]);
+  app = base.variant([]);
   expect((await app.request("/site/bulk", { body: { list } })).body).toEqual({ inserted: list.length });
 });

@@ -1,5 +1,12 @@
-import { afterEach, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
 import { openApp, type TestApp } from "../helpers/app";
+
+/** One start for the file: each test's flags are a variant over the same open services. */
+let base: TestApp;
+beforeAll(async () => {
+  base = await openApp();
+});
+afterAll(() => base.close());
 
 let app: TestApp | undefined;
 afterEach(() => app?.close());
@@ -8,7 +15,7 @@ const preflight = (path: string, origin: string) =>
   app!.fetch(path, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization" } });
 
 test("preflights of the write routes are answered without credentials, and POST answers name the origin", async () => {
-  app = await openApp(["--token", "secret", "--ingest-token", "writer"]);
+  app = base.variant(["--token", "secret", "--ingest-token", "writer"]);
   for (const path of ["/site", "/site/bulk", "/bulk"]) {
     const answer = await preflight(path, "https://www.example.com");
     expect(answer.status).toBe(204);
@@ -34,7 +41,7 @@ test("preflights of the write routes are answered without credentials, and POST 
 });
 
 test("--cors-origins with a list answers only those origins; none turns CORS off", async () => {
-  app = await openApp(["--cors-origins", "https://a.example, http://localhost:8080"]);
+  app = base.variant(["--cors-origins", "https://a.example, http://localhost:8080"]);
   expect((await preflight("/site", "https://a.example")).headers.get("access-control-allow-origin")).toBe("https://a.example");
   expect((await preflight("/site", "http://localhost:8080")).headers.get("vary")).toBe("Origin");
   expect((await preflight("/site", "https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
@@ -42,14 +49,14 @@ test("--cors-origins with a list answers only those origins; none turns CORS off
   expect((await preflight("/_health", "https://a.example")).status).toBe(405);
   app.close();
 
-  app = await openApp(["--cors-origins", "none"]);
+  app = base.variant(["--cors-origins", "none"]);
   expect((await preflight("/site", "https://a.example")).status).toBe(405);
   const posted = await app.fetch("/site", { method: "POST", body: "{}", headers: { Origin: "https://a.example" } });
   expect(posted.headers.get("access-control-allow-origin")).toBeNull();
 });
 
 test("/_script.js is served to anyone, small, cacheable and without cookies", async () => {
-  app = await openApp(["--token", "secret"]);
+  app = base.variant(["--token", "secret"]);
   const answer = await app.fetch("/_script.js");
   const text = await answer.text();
   expect(answer.status).toBe(200);
@@ -61,7 +68,7 @@ test("/_script.js is served to anyone, small, cacheable and without cookies", as
   expect(text).not.toContain("localStorage");
   expect(() => new Function(text)).not.toThrow();
   app.close();
-  app = await openApp([]);
+  app = base.variant([]);
   expect((await app.fetch("/_script.js", { method: "POST" })).status).toBe(405);
 });
 

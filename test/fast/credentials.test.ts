@@ -52,6 +52,13 @@ const WRITE_LABELS = writes("x").map(([label]) => label);
 const READ_LABELS = reads("x").map(([label]) => label);
 const READ_LABELS_NO_DELETE = READ_LABELS.filter((label) => label !== "DELETE /:website");
 
+/** One start for the file: each block's credentials are a variant over the same open services, with websites of its own. */
+let base: TestApp;
+beforeAll(async () => {
+  base = await openApp();
+});
+afterAll(() => base.close());
+
 async function countOf(app: TestApp, site: string, headers: Record<string, string>): Promise<number> {
   const answer = await app.request(`/${site}/count`, { headers });
   expect(answer.status).toBe(200);
@@ -61,7 +68,7 @@ async function countOf(app: TestApp, site: string, headers: Record<string, strin
 describe("--token t --ingest-token w", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--token", "t", "--ingest-token", "w"]);
+    app = base.variant(["--token", "t", "--ingest-token", "w"]);
   });
   afterAll(() => app.close());
 
@@ -102,7 +109,7 @@ describe("--token t --ingest-token w", () => {
 describe("--user u --password p --ingest-token w", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--user", "u", "--password", "p", "--ingest-token", "w"]);
+    app = base.variant(["--user", "u", "--password", "p", "--ingest-token", "w"]);
   });
   afterAll(() => app.close());
 
@@ -126,7 +133,7 @@ describe("--user u --password p --ingest-token w", () => {
 describe("--user u --password p --ingest-auth none", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--user", "u", "--password", "p", "--ingest-auth", "none"]);
+    app = base.variant(["--user", "u", "--password", "p", "--ingest-auth", "none"]);
   });
   afterAll(() => app.close());
 
@@ -146,7 +153,7 @@ describe("--user u --password p --ingest-auth none", () => {
 describe("tokens in URLs (--token t)", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--user", "u", "--password", "p", "--token", "t"]);
+    app = base.variant(["--user", "u", "--password", "p", "--token", "t"]);
     expect((await app.request("/url.example", { body: EVENT, headers: bearer("t") })).status).toBe(200);
   });
   afterAll(() => app.close());

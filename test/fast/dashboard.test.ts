@@ -12,10 +12,17 @@ function assetUrls(html: string): string[] {
   return [...html.matchAll(/(?:href|src)="(\/_dashboard\/assets\/[^"]+)"/g)].map((m) => m[1]!);
 }
 
+/** One start for the file: the blocks with credentials are variants over the same open services. */
+let base: TestApp;
+beforeAll(async () => {
+  base = await openApp();
+});
+afterAll(() => base.close());
+
 describe("with no credentials configured", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp();
+    app = base.variant([]);
     await app.request("/shell.example", { body: { event: "secret-event-name", path: "/secret-path", ip: "10.0.0.1" } });
   });
   afterAll(() => app.close());
@@ -94,7 +101,7 @@ describe("with no credentials configured", () => {
 describe("with basic auth", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--user", "ann", "--password", "s3cret"]);
+    app = base.variant(["--user", "ann", "--password", "s3cret"]);
   });
   afterAll(() => app.close());
 
@@ -124,7 +131,7 @@ describe("with basic auth", () => {
 describe("with a token only", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = await openApp(["--token", "t0ken"]);
+    app = base.variant(["--token", "t0ken"]);
   });
   afterAll(() => app.close());
 

@@ -3,13 +3,13 @@
  * shards, nor hold other requests while it creates the ones it may: event
  * times lie in a window (1970 to a day ahead of the clock), a request
  * creates at most --max-new-shards shards, and those are made one at a time
- * with other requests answered in between.
+ * with other requests answered in between (test/process/many-new-shards.test.ts:
+ * a hundred shards take a second or more).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { openApp, type TestApp } from "../helpers/app";
-import { waitFor } from "../helpers/wait";
 
 const DAY = 86_400;
 const now = () => Math.floor(Date.now() / 1000);
@@ -17,12 +17,18 @@ const now = () => Math.floor(Date.now() / 1000);
 const monthStart = (i: number) => Date.UTC(1990, i, 1) / 1000;
 const monthsOf = (root: string, website: string) => (existsSync(join(root, website)) ? readdirSync(join(root, website)).sort() : []);
 
+/** One start for the file: --max-new-shards is a variant over the same open services, with websites of its own. */
+let base: TestApp;
+beforeAll(async () => {
+  base = await openApp();
+});
+afterAll(() => base.close());
+
 describe("event times", () => {
   let app: TestApp;
-  beforeAll(async () => {
-    app = await openApp();
+  beforeAll(() => {
+    app = base.variant([]);
   });
-  afterAll(() => app.close());
 
   test("up to a day ahead of the service's clock is stored", async () => {
     const answer = await app.request("/clock.example/bulk", { body: { list: [{ time: now() + DAY - 60 }, { time: now() }] } });
@@ -54,10 +60,9 @@ describe("event times", () => {
 
 describe("--max-new-shards 5", () => {
   let app: TestApp;
-  beforeAll(async () => {
-    app = await openApp(["--max-new-shards", "5"]);
+  beforeAll(() => {
+    app = base.variant(["--max-new-shards", "5"]);
   });
-  afterAll(() => app.close());
 
   const months = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ time: monthStart(from + i), path: `/${from + i}` }));
 
@@ -86,50 +91,4 @@ describe("--max-new-shards 5", () => {
     expect(readdirSync(app.root).filter((name) => name.startsWith("many-"))).toEqual([]);
     expect(await app.request("/bulk", { body: { list: list.slice(0, 5) } })).toMatchObject({ status: 200, body: { inserted: 5 } });
   });
-});
-
-describe("a bulk creating many month shards (--max-new-shards 100)", () => {
-  let app: TestApp;
-  beforeAll(async () => {
-    app = await openApp(["--max-new-shards", "100"]);
-  });
-  afterAll(() => app.close());
-
-  const shapes = [
-    {
-      shape: "one website, 100 months",
-      path: "/spread.example/bulk",
-      list: Array.from({ length: 100 }, (_, i) => ({ time: monthStart(i), path: `/${i}` })),
-      made: (root: string) => monthsOf(root, "spread.example").length,
-      count: "/spread.example/count",
-    },
-    {
-      shape: "100 websites (POST /bulk)",
-      path: "/bulk",
-      list: Array.from({ length: 100 }, (_, i) => ({ website: `fresh-${i}.example`, time: monthStart(0), path: `/${i}` })),
-      made: (root: string) => readdirSync(root).filter((name) => name.startsWith("fresh-")).length,
-      count: "/fresh-99.example/count",
-    },
-  ];
-
-  // Each new shard costs fsyncs, some tens of ms on a loaded disk: 100 of them get a generous minute.
-  test.each(shapes)("creating $shape lets GET / and a write to another website be answered meanwhile", async ({ path, list, made, count }) => {
-    expect((await app.request("/other.example", { body: { time: monthStart(0), path: "/before" } })).status).toBe(200);
-    let bulkDone = false;
-    const bulk = app.request(path, { body: { list } }).finally(() => (bulkDone = true));
-
-    // Once it has begun making files, the others are sent; they must not wait for the last one.
-    await waitFor("the bulk to start creating its shards", () => made(app.root) >= 5, 30_000);
-    const welcome = await app.request("/");
-    const single = await app.request("/other.example", { body: { time: monthStart(0), path: "/during" } });
-    const answeredDuring = !bulkDone;
-    const created = made(app.root);
-
-    expect(welcome.status).toBe(200);
-    expect(single).toMatchObject({ status: 200, body: { inserted: 1 } });
-    expect({ answeredDuring, created: created < 100 }).toEqual({ answeredDuring: true, created: true });
-    expect(await bulk).toMatchObject({ status: 200, body: { inserted: 100 } });
-    expect(made(app.root)).toBe(100);
-    expect((await app.request(count)).body.total).toBeGreaterThan(0);
-  }, 60_000);
 });

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { createApp } from "../../src/app";
-import { loadConfig } from "../../src/config/config";
+import { createApp, type AppDeps } from "../../src/app";
+import { loadConfig, type Config } from "../../src/config/config";
 import type { Fields, Logger } from "../../src/observe/log";
 import { openServices, type Services } from "../../src/services";
 import { defer, tempDir } from "./cleanup";
@@ -21,6 +21,14 @@ export interface TestApp {
   output(): string;
   /** Waits until the log (from `from` on) matches; answers all of it. */
   waitForOutput(pattern: string | RegExp, options?: { from?: number; timeoutMs?: number }): Promise<string>;
+  /**
+   * An app with other flags over these same open services: the same root,
+   * query worker, log and metrics, with its own credentials, limits, timeouts,
+   * CORS origins, trusted proxies or bot rule (see Services.reconfigured,
+   * which refuses any other flag). It costs no start; closing it leaves the
+   * services open.
+   */
+  variant(args: string[], options?: { env?: Record<string, string> }): TestApp;
   /** Closes the services (the root stays when it was given); harmless twice. */
   close(): Promise<void>;
 }
@@ -38,23 +46,22 @@ export interface AppOptions {
  * The whole service in the test's own process, as `serve` opens it (real
  * shards in a temporary root, the real query worker, the embedded GeoIP
  * database), reached through `app.handle`. `args` are the command line's.
- * It is closed by cleanup at the latest.
+ * It is handed out once the query worker has brought the summaries up to
+ * date (it logs so), as it does after every start: from then on nothing
+ * writes in the root unless asked, so a test sees a known state. It is
+ * closed by cleanup at the latest.
  */
 export async function openApp(args: string[] = [], options: AppOptions = {}): Promise<TestApp> {
   const dir = tempDir("ma-app-");
-  const command = loadConfig(["--root", options.root ?? join(dir, "dbs"), "--cache-directory", join(dir, "cache"), ...args], options.env ?? {});
-  if (command.name !== "serve") throw new Error(`openApp takes serve's flags, not ${command.name}`);
-  // Flags in `args` win over the temporary ones, as on a command line.
-  const { root, cacheDirectory: cacheDir } = command.config;
+  const config = serveConfig(["--root", options.root ?? join(dir, "dbs"), "--cache-directory", join(dir, "cache"), ...args], options.env);
   const lines: string[] = [];
   let services: Services;
   try {
-    services = await openServices(command.config, captureLog(lines));
+    services = await openServices(config, captureLog(lines));
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-  const app = createApp(services.deps);
 
   let closed = false;
   const close = async () => {
@@ -66,20 +73,37 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
   (options.lifetime ?? defer)(close);
 
   const output = () => lines.join("");
-  const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://service.test${path}`, init));
-  return {
-    root,
-    pid: process.pid,
-    cacheDir,
-    fetch,
-    request: async (path, init) => answerOf(await fetch(path, jsonInit(init))),
-    output,
-    async waitForOutput(pattern, { from = 0, timeoutMs = 15_000 } = {}) {
-      await waitFor(`${pattern} in the service's log:\n${output()}`, () => matches(output().slice(from), pattern), timeoutMs);
-      return output();
-    },
-    close,
+  const waitForOutput = async (pattern: string | RegExp, { from = 0, timeoutMs = 15_000 } = {}) => {
+    await waitFor(`${pattern} in the service's log:\n${output()}`, () => matches(output().slice(from), pattern), timeoutMs);
+    return output();
   };
+  await waitForOutput("summaries up to date");
+
+  // Flags in `args` win over the temporary ones, as on a command line.
+  const { root, cacheDirectory: cacheDir } = config;
+  const appOver = (deps: AppDeps, close: () => Promise<void>): TestApp => {
+    const app = createApp(deps);
+    const fetch = (path: string, init?: RequestInit) => app.handle(new Request(`http://service.test${path}`, init));
+    return {
+      root,
+      pid: process.pid,
+      cacheDir,
+      fetch,
+      request: async (path, init) => answerOf(await fetch(path, jsonInit(init))),
+      output,
+      waitForOutput,
+      variant: (args, { env } = {}) =>
+        appOver(services.reconfigured(serveConfig(["--root", root, "--cache-directory", cacheDir, ...args], env)), async () => {}),
+      close,
+    };
+  };
+  return appOver(services.deps, close);
+}
+
+function serveConfig(args: string[], env: Record<string, string> = {}): Config {
+  const command = loadConfig(args, env);
+  if (command.name !== "serve") throw new Error(`openApp takes serve's flags, not ${command.name}`);
+  return command.config;
 }
 
 /** A logger that keeps its lines for the test to read, as the text format writes them (without the time). */

@@ -1,4 +1,4 @@
-import { openApp } from "./app";
+import { openApp, type TestApp } from "./app";
 import { defer, deferToEndOfRun } from "./cleanup";
 import { REQUEST_MS, request, startServer, type Answer, type JsonRequest } from "./server";
 
@@ -56,9 +56,15 @@ export interface Targets {
 /** Where a service's stop is registered: the file's cleanup, or the end of the run. */
 type Lifetime = (step: () => unknown) => void;
 
-function tier(name: string, start: (options: TargetOptions, lifetime: Lifetime) => Promise<Target>, sharedLifetime: Lifetime): Targets {
+function tier(
+  name: string,
+  start: (options: TargetOptions, lifetime: Lifetime) => Promise<Target>,
+  sharedLifetime: Lifetime,
+  /** A service with these flags over the shared one with none, where that is sound; undefined where not. */
+  variantOf?: (base: Target, options: Omit<TargetOptions, "root">) => Target | undefined,
+): Targets {
   const shared = new Map<string, Promise<Target>>();
-  return {
+  const targets: Targets = {
     name,
     open: (options = {}) => start(options, defer),
     shared(options = {}) {
@@ -67,18 +73,32 @@ function tier(name: string, start: (options: TargetOptions, lifetime: Lifetime) 
       if (!target) {
         // Registered before the service's own stop, so it runs after it: the next one asked for opens anew.
         sharedLifetime(() => shared.delete(key));
-        target = start(options, sharedLifetime).then((opened) => ({ ...opened, close: async () => {} }));
+        const base = key === JSON.stringify([[], {}]) || !variantOf ? undefined : targets.shared();
+        target = (base ? base.then((opened) => variantOf!(opened, options)) : Promise.resolve(undefined))
+          .then((variant) => variant ?? start(options, sharedLifetime))
+          .then((opened) => ({ ...opened, close: async () => {} }));
         shared.set(key, target);
       }
       return target;
     },
   };
+  return targets;
 }
 
 export const inProcess = tier(
   "in process",
   async ({ args, ...options }, lifetime) => ({ ...(await openApp(args, { ...options, lifetime })), clientAddress: "" }),
   deferToEndOfRun,
+  (base, { args = [], env }) => {
+    // The target is the app it was made of (see above), flags and all.
+    const { variant } = base as Target & Pick<TestApp, "variant">;
+    try {
+      return { ...variant(args, { env }), clientAddress: "" };
+    } catch {
+      // Flags the open services cannot take (another root, ip mode, cache, cluster…): a service of its own.
+      return undefined;
+    }
+  },
 );
 
 /** Real servers; with `bun test` the compiled binary (see server.ts). */
@@ -86,6 +106,8 @@ export const overHttp = tier(
   "over HTTP",
   async ({ args, root, env }, lifetime) => {
     const server = await startServer({ args, root, env, lifetime });
+    // A known state, as openApp gives in process: nothing writes in the root from here on unless asked.
+    await server.waitForOutput("summaries up to date");
     const fetch = (path: string, init?: RequestInit) =>
       globalThis.fetch(`${server.url}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(REQUEST_MS) });
     return {

@@ -1,14 +1,16 @@
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HASHED } from "../../src/enrich/ip-mode";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
 import { request, runCli, serverCommand, startServer, tempDir } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const MONTHS = Array.from({ length: 24 }, (_, i) => `${2014 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, "0")}`);
-const ROWS = 15_000;
+const ROWS = 5_000;
 const RAW_IPV4 = /(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])/;
 const RAW_OTHERS = ["2001:db8:", "unknown"];
 

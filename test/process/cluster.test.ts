@@ -1,10 +1,12 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "../helpers/files";
 import { freePort, hasNginx, startRouter, type RouterNode, type TestRouter } from "../helpers/router";
 import { runCli, startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 /**
  * Three nodes behind nginx with the shipped configuration (deploy/nginx/),
@@ -15,9 +17,10 @@ import { waitFor } from "../helpers/wait";
  */
 const TOKEN = "cluster-test-secret";
 const AUTH = { authorization: `Bearer ${TOKEN}` };
-const WEBSITES = Array.from({ length: 500 }, (_, i) => `site-${i}.example`);
+/** Enough for the ring's shares to show (a node's share varies from run to run with the ports on the ring), few enough to write quickly. */
+const WEBSITES = Array.from({ length: 200 }, (_, i) => `site-${i}.example`);
 const NOW_MONTH = new Date().toISOString().slice(0, 7);
-/** How long one step may take on a loaded machine (500 websites of two months each cost 1000 new shards). */
+/** How long one step may take on a loaded machine (200 websites of two months each cost 400 new shards). */
 const STEP_MS = 90_000;
 
 interface Node {
@@ -86,7 +89,7 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
   }, STEP_MS);
 
   // Bounds for a loaded 2-core machine; each step takes a few seconds here.
-  test("500 websites written through the router: each one's directory is on exactly one node, the node the router's answers name", async () => {
+  test("200 websites written through the router: each one's directory is on exactly one node, the node the router's answers name", async () => {
     await eachLimited(WEBSITES, 16, async (website, i) => {
       const ids = [`s${i}-old`, `s${i}-now`];
       const answer = await json(await post(`/${website}/bulk`, { list: [event(ids[0]!, "2015-11-24T13:00:00Z"), event(ids[1]!, new Date().toISOString())] }));
@@ -97,9 +100,10 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
     for (const [i, name] of names.slice(0, 3).entries()) {
       const expected = WEBSITES.filter((website) => owners.get(website) === name).sort();
       expect(websitesOn(i)).toEqual(expected);
-      // No node is left out of the ring, nor takes nearly all (500 websites over 3 nodes: about 167 each).
-      expect(expected.length).toBeGreaterThan(100);
-      expect(expected.length).toBeLessThan(250);
+      // No node is left out of the ring, nor takes nearly all (200 websites over 3 nodes: about 67 each,
+      // give or take what the run's ports do to the ring).
+      expect(expected.length).toBeGreaterThan(30);
+      expect(expected.length).toBeLessThan(110);
     }
     // What is not one website's: any node answers it, or the node named in the path.
     expect((await fetch(`${router.url}/_script.js`)).status).toBe(200);
@@ -133,7 +137,7 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
   }, STEP_MS);
 
   test("a split POST /bulk keeps who sent it: an event without ip has the client's address and headers, as on one machine", async () => {
-    const sites = WEBSITES.slice(450, 453);
+    const sites = WEBSITES.slice(150, 153);
     const list = sites.map((website, i) => ({ website, id: `who-${i}`, time: "2015-12-03T10:00:00Z", path: "/from-a-browser" }));
     const answer = await fetch(`${router.url}/bulk`, {
       method: "POST",
@@ -150,7 +154,7 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
   }, STEP_MS);
 
   test("retrying any acknowledged request with the same ids changes nothing", async () => {
-    await eachLimited(WEBSITES.slice(0, 200), 16, async (website, i) => {
+    await eachLimited(WEBSITES.slice(0, 100), 16, async (website, i) => {
       const answer = await json(await post(`/${website}/bulk`, { list: [event(`s${i}-old`, "2015-11-24T13:00:00Z"), event(`s${i}-now`, new Date().toISOString())] }));
       expect(answer).toMatchObject({ status: 200, body: { inserted: 0, duplicates: 2 } });
     });
@@ -210,9 +214,11 @@ describe.skipIf(!hasNginx())("a cluster of nodes behind nginx", () => {
     const plan = await runCli(["rebalance", "--dry-run", ...flags], {}, 60_000);
     expect(plan.exitCode).toBe(0);
     const moves = Array.from(plan.stdout.matchAll(/^move\s+(\S+): (n\d) -> (n\d)$/gm), (m) => ({ website: m[1]!, from: m[2]!, to: m[3]! }));
-    // Consistent hashing: the new node takes about a quarter, and only the new node gains websites.
-    expect(moves.length / WEBSITES.length).toBeGreaterThan(0.15);
-    expect(moves.length / WEBSITES.length).toBeLessThan(0.35);
+    // Consistent hashing: the new node takes about a quarter (a hash modulo the node count would move
+    // three quarters), and only the new node gains websites. The ring's points come from the nodes'
+    // addresses, whose ports change every run: 200 websites have seen 35% move, hence the bounds.
+    expect(moves.length / WEBSITES.length).toBeGreaterThan(0.1);
+    expect(moves.length / WEBSITES.length).toBeLessThan(0.45);
     expect(moves.every((m) => m.to === "n4" && m.from === owners.get(m.website))).toBe(true);
 
     // The writer posts through the router clients use, and tries again (same ids) on 503 (held), 421 (moved, router not yet switched) and 502.

@@ -5,11 +5,13 @@
  * nothing is cut off after --send-timeout, after which the service serves
  * others as before.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connect, type Socket } from "node:net";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
 import { request, startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "view", path: "/", ip: "10.0.0.1" };
 
@@ -70,8 +72,9 @@ describe("--keepalive-timeout 1", () => {
     ["a connection that made two queries and a breakdown", ["/kept.example/count", "/kept.example/events", "/kept.example/time"], /"list":\[/],
     ["a connection that read the event list", ["/kept.example"], /"list":\[/],
   ];
+  // Each case is its own connection, and all of them wait on the same idle timer: together they wait once.
   for (const [label, paths, expected] of cases) {
-    test(`${label} is closed by the server once idle`, async () => {
+    test.concurrent(`${label} is closed by the server once idle`, async () => {
       const connection = keepAlive(server.url);
       try {
         for (let i = 0; i < paths.length; i++) {

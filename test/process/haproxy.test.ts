@@ -1,8 +1,11 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DEPLOY_HAPROXY, freePort, haproxyBinary, startHaproxy } from "../helpers/router";
 import { startServer, type TestServer } from "../helpers/server";
+import { TEST_MS } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 /**
  * The HAProxy configuration shipped in deploy/haproxy/: valid, and in front

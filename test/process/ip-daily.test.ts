@@ -1,4 +1,4 @@
-import { expect, test } from "bun:test";
+import { expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DAILY_KEY_FILE } from "../../src/enrich/ip-keys";
@@ -6,6 +6,9 @@ import { HASHED } from "../../src/enrich/ip-mode";
 import { inspect } from "../helpers/files";
 import { countInMemory } from "../helpers/memory";
 import { request, startServer, tempDir } from "../helpers/server";
+import { TEST_MS } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 /** Every file under `dir`, read whole. */
 const filesUnder = (dir: string) =>

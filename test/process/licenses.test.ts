@@ -6,12 +6,15 @@
  * bundling with build.ts's settings and reading the bundler's list of inputs.
  * Runs the sources, or the compiled binary with MA_TEST_SERVER.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUNDLE, PROJECT_DIR } from "../../src/bundle";
 import { DASHBOARD_BUNDLE } from "../../src/dashboard/bundle";
 import { runCli } from "../helpers/server";
+import { TEST_MS } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const SLOW = 30_000;
 

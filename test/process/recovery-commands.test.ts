@@ -5,13 +5,15 @@
  * (ours). Such a shard only needs the recovery SQLite does when it opens it
  * for writing, as the service does: it is not damaged.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "../helpers/files";
 import { request, runCli, startServer, tempDir } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const scratch = tempDir("ma-recovery-");
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -3,9 +3,11 @@
  * the answer's bytes and the client's address, in JSON as keys of their own
  * (not only inside msg) and in text as key=value after the message.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startServer, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "été", path: "/", ip: "10.0.0.1" };
 

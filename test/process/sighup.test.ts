@@ -3,11 +3,13 @@
  * never stops the service: without a handler it died at once (exit 129) and
  * without a word, which systemd counts as a clean stop.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const DATABASES = resolve(import.meta.dir, "../../node_modules/@ip-location-db/geo-whois-asn-country-mmdb");
 /** Knows IPv6 networks only: 8.8.8.8 has no country in it. */

@@ -4,11 +4,13 @@
  * directory it cannot use; and that `--log-level warn` shows no INFO line
  * while the start and stop lines (NOTICE) still show.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request, startServer, tempDir, type TestServer } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "view", path: "/", ip: "10.0.0.1" };
 const servers: TestServer[] = [];

@@ -1,8 +1,11 @@
 import { Database } from "bun:sqlite";
-import { afterAll, expect, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { request, runCli, startServer, tempDir } from "../helpers/server";
+import { TEST_MS } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 /**
  * A month summary answers only for the rows of its shard. When the shard

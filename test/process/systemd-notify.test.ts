@@ -5,12 +5,14 @@
  * socket is a real unix datagram socket (test/helpers/notify.ts), which
  * reports each message with the sender's credentials.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { listenForNotifications } from "../helpers/notify";
 import { request, startServer, tempDir } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
+
+setDefaultTimeout(TEST_MS);
 
 /** Each test starts and stops a server; a failure should show its assertion, not the runner's timeout. */
 const SLOW = 30_000;

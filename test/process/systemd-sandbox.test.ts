@@ -16,13 +16,13 @@
  * python3-seccomp (which .ci/run installs); where one is missing it is skipped,
  * saying why.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, chownSync, copyFileSync, existsSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../../src/bundle";
 import { listenForNotifications } from "../helpers/notify";
 import { request, serverCommand, tempDir } from "../helpers/server";
-import { waitFor } from "../helpers/wait";
+import { TEST_MS, waitFor } from "../helpers/wait";
 
 const UNIT = join(PROJECT_DIR, "deploy", "micro-analytics.service");
 /** The uid and gid the service runs as, standing in for the one DynamicUser= would pick. */
@@ -97,6 +97,8 @@ if policy["mdwe"]:
 f.load()
 os.execv(sys.argv[2], sys.argv[2:])
 `;
+
+setDefaultTimeout(TEST_MS);
 
 function readableByService(path: string): boolean {
   return run(["setpriv", "--reuid", String(SERVICE_ID), "--regid", String(SERVICE_ID), "--clear-groups", "test", "-r", path]).ok;

@@ -1,14 +1,19 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, beforeEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { openApp, type TestApp } from "../helpers/app";
 import { serveApp, serveLoopback, type ServedApp } from "../helpers/loopback";
+import { TEST_MS } from "../helpers/wait";
 
 /**
  * `POST /bulk` on a node started with --router: checked whole, then split by
  * website and sent through the router. The router here is a stand-in on
  * loopback that sends each website to a fixed node (nginx does it by a hash
  * in test/process/cluster.test.ts) and can play a dead node: it answers 502
- * for the websites of `dead`, as nginx does when a node is down.
+ * for the websites of `dead`, as nginx does when a node is down. In process,
+ * but in this tier: a dead node and an unreachable router are each retried
+ * with pauses before the answer, a second or two of waiting.
  */
+setDefaultTimeout(TEST_MS);
+
 const TOKEN = "cluster-secret";
 const auth = { authorization: `Bearer ${TOKEN}` };
 const LIMITS = ["--token", TOKEN, "--max-body-size", "4096"];

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from "bun:test";
 import { openApp, type TestApp } from "../helpers/app";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
+import { TEST_MS } from "../helpers/wait";
 
 /**
  * A month's columns are kept in chunks of 65,536 rows, and a scan reads only
@@ -8,8 +9,10 @@ import { writeOriginalShard, type VisitRow } from "../helpers/files";
  * the very row where one chunk ends and the next begins must count both
  * sides. The month is first written as the original service left it, its
  * summary built, then more events come through the service, so the fold
- * fills the last chunk up and starts another.
+ * fills the last chunk up and starts another. In process, but in this tier:
+ * 70,000 rows are a second or more of writing and scanning.
  */
+setDefaultTimeout(TEST_MS);
 const SITE = "chunks.example";
 const BASE = Date.UTC(2016, 4, 1) / 1000;
 const FIRST = 60_000;
