@@ -26,7 +26,8 @@ const isRaw = (ip: string) => ip !== "" && !HASHED.test(ip);
  * process dies), then compacted, its summary deleted; values that are
  * hashes already are left, so a second run changes nothing. Each finished
  * shard is noted with its version in PROGRESS_FILE, which a run that is cut
- * short leaves behind: the next one skips those that have not changed since.
+ * short leaves behind: the next one skips those that have not changed since,
+ * and compacts every other, changed or not.
  */
 export function anonymize(config: Config, dryRun: boolean): number {
   const { root } = config;
@@ -58,7 +59,12 @@ export function anonymize(config: Config, dryRun: boolean): number {
   }
 
   const progressPath = join(root, PROGRESS_FILE);
+  // A progress file left behind means a run was cut short, perhaps between a shard's rewrite and its
+  // compaction, which no state of the shard tells: every shard it did not finish is compacted. The
+  // file is made before the first rewrite, so that holds of a run cut short in its first shard too.
+  const cutShort = existsSync(progressPath);
   const done = readProgress(progressPath);
+  noteStart(progressPath, root);
   const started = performance.now();
   let events = 0;
   let addresses = 0;
@@ -71,7 +77,7 @@ export function anonymize(config: Config, dryRun: boolean): number {
         skipped++;
         continue;
       }
-      const rewritten = hashAddresses(shard.path, (ip) => (isRaw(ip) ? hashAddress(key, ip) : undefined));
+      const rewritten = hashAddresses(shard.path, (ip) => (isRaw(ip) ? hashAddress(key, ip) : undefined), cutShort);
       events += rewritten.events;
       addresses += rewritten.addresses;
       noteDone(progressPath, name, versionOf(shard.path));
@@ -153,6 +159,17 @@ function readProgress(path: string): Map<string, string> {
 
 function noteDone(path: string, shard: string, version: string): void {
   appendFileSync(path, JSON.stringify({ shard, version }) + "\n");
+  syncFile(path);
+}
+
+/** Makes the progress file, if it is not there, durably: its name in the root included. */
+function noteStart(path: string, root: string): void {
+  appendFileSync(path, "");
+  syncFile(path);
+  syncFile(root);
+}
+
+function syncFile(path: string): void {
   const fd = openSync(path, "r");
   try {
     fsyncSync(fd);

@@ -40,21 +40,27 @@ function commitChange<T>(db: Database, change: () => { changed: number; result: 
   }).immediate();
 }
 
-/** After a change: the file compacted if asked, the WAL emptied, the connection closed, the summary gone. */
-function settle(db: Database, path: string, changed: number, compact: boolean): void {
+/**
+ * After a change: the file compacted, the WAL emptied, the connection closed,
+ * the summary gone. Compacting is what clears old bytes for good: an UPDATE
+ * under `secure_delete` still leaves pieces of the rows as they were in the
+ * slack of the pages it rebuilt. `always`: compact even when nothing changed
+ * now, for a shard an earlier run may have changed without compacting.
+ */
+function settle(db: Database, path: string, changed: number, always: boolean): void {
   try {
-    // Rebuilt whole, the file keeps no free page, nor slack in a page, with old bytes in it. A shard
-    // with nothing rewritten and no free page (done by an earlier run) has nothing to rebuild.
-    if (compact && (changed > 0 || freePages(db) > 0)) db.run("VACUUM");
+    // Rebuilt whole, the file keeps no free page, nor slack in a page, with old bytes in it. Otherwise
+    // a shard with nothing rewritten and no free page has nothing to rebuild.
+    if (always || changed > 0 || freePages(db) > 0) db.run("VACUUM");
     db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
   } finally {
     db.close(true);
-    // Even when the checkpoint failed: the rows have changed, and the summary lists them as they were.
-    if (changed > 0 || compact) removeSummary(path);
+    // Even when the checkpoint failed: the rows may have changed, and the summary lists them as they were.
+    removeSummary(path);
   }
 }
 
-function rewrite<T>(path: string, change: (db: Database) => { changed: number; result: T }, compact: boolean): T {
+function rewrite<T>(path: string, change: (db: Database) => { changed: number; result: T }, compactAlways: boolean): T {
   const db = openForRewrite(path);
   let outcome: { changed: number; result: T };
   try {
@@ -63,7 +69,7 @@ function rewrite<T>(path: string, change: (db: Database) => { changed: number; r
     db.close(true);
     throw error;
   }
-  settle(db, path, outcome.changed, compact);
+  settle(db, path, outcome.changed, compactAlways);
   return outcome.result;
 }
 
@@ -191,10 +197,11 @@ export function eraseAddresses(path: string, matches: (stored: string) => boolea
 
 /**
  * Replaces each stored `ip` that `hash` maps (it answers undefined for a
- * value to leave alone), then compacts the file; answers how many events
- * and distinct values were rewritten.
+ * value to leave alone), then compacts the file (when nothing changed, only
+ * if it has free pages or `compactAlways`); answers how many events and
+ * distinct values were rewritten.
  */
-export function hashAddresses(path: string, hash: (stored: string) => string | undefined): { events: number; addresses: number } {
+export function hashAddresses(path: string, hash: (stored: string) => string | undefined, compactAlways: boolean): { events: number; addresses: number } {
   return rewrite(
     path,
     (db) => {
@@ -208,7 +215,7 @@ export function hashAddresses(path: string, hash: (stored: string) => string | u
       );
       return { changed: events, result: { events, addresses: renames.length } };
     },
-    true,
+    compactAlways,
   );
 }
 

@@ -82,10 +82,13 @@ test("while a visitor is erased from a month of a million events, other requests
 
   expect(erased).toMatchObject({ status: 200, body: { removed: VISITOR_ROWS + 1 } });
   // The scan of a million rows takes most of a second on a quiet machine, whatever else runs.
-  // Done on the event loop, it held every request for all of it; off it, each is answered in
-  // milliseconds. The bound is relative, so a loaded machine slows both sides alike.
-  expect(Math.max(...waits)).toBeLessThan(erasureMs / 3);
+  // Done on the event loop, it held every request for all of it, so the loop above ran a round
+  // or two; off it, each is answered in milliseconds, and a round takes a few. The bound on the
+  // longest wait is relative, so a loaded machine slows both sides alike, and generous: under
+  // load (two threads of the service and the erasure's own on two cores) one wait took half the
+  // erasure.
   expect(rounds).toBeGreaterThanOrEqual(5);
+  expect(Math.max(...waits)).toBeLessThan(erasureMs * 0.75);
 
   const stored = (website: string, month: string) =>
     inspect(join(app.root, website, month, "analytics.db"), (db) => db.query<{ ip: string }, []>("SELECT ip FROM visits").all().map((row) => row.ip));
