@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { grouped } from "../helpers/expected";
 import { seededRandom } from "../helpers/fuzz";
 import type { Target, Targets } from "../helpers/target";
 
@@ -143,17 +144,6 @@ export function uniqueContract(targets: Targets) {
     return stored.filter(({ time }) => (range.start === undefined || time >= range.start) && (range.end === undefined || time <= range.end));
   }
 
-  function grouped(events: Stored[], keyOf: (event: Stored) => string | number) {
-    const groups = new Map<string | number, { total: number; visitors: Set<string> }>();
-    for (const event of events) {
-      const key = keyOf(event);
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { total: 0, visitors: new Set() }));
-      group.total++;
-      group.visitors.add(event.ip);
-    }
-    return groups;
-  }
 
   function query(range: { start?: number; end?: number }, extra = ""): string {
     const params = [range.start === undefined ? "" : `start=${range.start}`, range.end === undefined ? "" : `end=${range.end}`, extra].filter(

@@ -2,24 +2,14 @@ import { Database } from "bun:sqlite";
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Eraser } from "../../src/modules/erasure/eraser";
-import { Shard } from "../../src/store/shard";
 import { cleanup, scratch } from "../helpers/cleanup";
-import { inspect, type VisitRow } from "../helpers/files";
+import { storedIps, type VisitRow, writeServiceShard } from "../helpers/files";
 import { TEST_MS } from "../helpers/wait";
 
 afterAll(cleanup);
 setDefaultTimeout(TEST_MS);
 
 const row = (ip: string): VisitRow => ({ time: 1448370000, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" });
-const ips = (path: string) => inspect(path, (db) => db.query<{ ip: string }, []>("SELECT ip FROM visits ORDER BY rowid").all().map((r) => r.ip));
-
-function serviceShard(rows: VisitRow[]): string {
-  const path = join(scratch(), "site", "2015-11", "analytics.db");
-  const shard = Shard.open(path, true, "normal");
-  shard.insert([rows.map((r) => ({ ...r }))]);
-  shard.close();
-  return path;
-}
 
 /** What the service's writer commits just before the hold takes, after the worker's scan: rows the scan never saw. */
 function commitLate(path: string, ips: string[]): void {
@@ -36,8 +26,8 @@ test("through the worker, each shard is held and erased whether or not its scan 
   const eraser = new Eraser();
   try {
     const visitor = { address: "8.8.8.8", hashes: [] };
-    const withVisitor = serviceShard([row("8.8.8.8"), row("1.1.1.1")]);
-    const without = serviceShard([row("1.1.1.1")]);
+    const withVisitor = writeServiceShard([row("8.8.8.8"), row("1.1.1.1")]);
+    const without = writeServiceShard([row("1.1.1.1")]);
     const held: string[] = [];
     const holdThenWrite = (path: string) => () => {
       held.push(path);
@@ -47,8 +37,8 @@ test("through the worker, each shard is held and erased whether or not its scan 
     expect(await eraser.eraseShard(withVisitor, visitor, holdThenWrite(withVisitor))).toBe(2);
     expect(await eraser.eraseShard(without, visitor, holdThenWrite(without))).toBe(1);
     expect(held).toEqual([withVisitor, `released ${withVisitor}`, without, `released ${without}`]);
-    expect(ips(withVisitor)).toEqual(["1.1.1.1", "3.3.3.3"]);
-    expect(ips(without)).toEqual(["1.1.1.1", "3.3.3.3"]);
+    expect(storedIps(withVisitor)).toEqual(["1.1.1.1", "3.3.3.3"]);
+    expect(storedIps(without)).toEqual(["1.1.1.1", "3.3.3.3"]);
     // A month gone since it was listed is neither held nor an error.
     expect(await eraser.eraseShard(join(scratch(), "gone", "analytics.db"), visitor, holdThenWrite("gone"))).toBe(0);
     expect(held).toHaveLength(4);

@@ -1,6 +1,8 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { Shard } from "../../src/store/shard";
+import { scratch } from "./cleanup";
 
 /** The paths a process holds open (Linux); a removed file reads as "<path> (deleted)". */
 export function openPaths(pid: number): string[] {
@@ -114,3 +116,16 @@ export function writeOriginalShard(root: string, site: string, month: string, ro
   }
   return path;
 }
+
+/** A month as the service keeps it (WAL, its index), in a scratch directory, holding `rows`. */
+export function writeServiceShard(rows: VisitRow[]): string {
+  const path = join(scratch(), "site", "2015-11", "analytics.db");
+  const shard = Shard.open(path, true, "normal");
+  shard.insert([rows.map((r) => ({ ...r }))]);
+  shard.close();
+  return path;
+}
+
+/** The `ip` of every row of a shard, by rowid. */
+export const storedIps = (path: string): string[] =>
+  inspect(path, (db) => db.query<{ ip: string }, []>("SELECT ip FROM visits ORDER BY rowid").all().map((r) => r.ip));

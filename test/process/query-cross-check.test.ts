@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { openApp, type TestApp } from "../helpers/app";
+import { grouped } from "../helpers/expected";
 import { seededRandom } from "../helpers/random";
 import { TEST_MS } from "../helpers/wait";
 
@@ -157,17 +158,6 @@ async function get(path: string): Promise<any> {
   return first!.body;
 }
 
-function grouped(events: Stored[], keyOf: (event: Stored) => string | number) {
-  const groups = new Map<string | number, { total: number; visitors: Set<string> }>();
-  for (const event of events) {
-    const key = keyOf(event);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = { total: 0, visitors: new Set() }));
-    group.total++;
-    group.visitors.add(event.ip);
-  }
-  return groups;
-}
 
 const expectedOf = (groups: ReturnType<typeof grouped>, unique: boolean) =>
   Object.fromEntries(Array.from(groups, ([key, { total, visitors }]) => [key, { total, unique: unique ? visitors.size : 0 }]));

@@ -4,9 +4,8 @@ import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { visitorMatcher } from "../../../src/modules/erasure/visitor";
 import { ShardErasure } from "../../../src/store/rewrite";
-import { Shard } from "../../../src/store/shard";
 import { cleanup, scratch } from "../../helpers/cleanup";
-import { inspect, writeOriginalShard, type VisitRow } from "../../helpers/files";
+import { inspect, storedIps, type VisitRow, writeOriginalShard, writeServiceShard } from "../../helpers/files";
 import { TEST_MS } from "../../helpers/wait";
 
 afterAll(cleanup);
@@ -14,17 +13,7 @@ setDefaultTimeout(TEST_MS);
 
 const row = (ip: string): VisitRow => ({ time: 1448370000, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" });
 const visitor = visitorMatcher({ address: "8.8.8.8", hashes: [] });
-const ips = (path: string) => inspect(path, (db) => db.query<{ ip: string }, []>("SELECT ip FROM visits ORDER BY rowid").all().map((r) => r.ip));
 const rewrites = (path: string) => inspect(path, (db) => db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version);
-
-/** A shard as the service keeps it (WAL, its index), holding `rows`. */
-function serviceShard(rows: VisitRow[]): string {
-  const path = join(scratch(), "site", "2015-11", "analytics.db");
-  const shard = Shard.open(path, true, "normal");
-  shard.insert([rows.map((r) => ({ ...r }))]);
-  shard.close();
-  return path;
-}
 
 /** Another connection's write, with no patience: it fails at once if anyone holds the write lock. */
 function writeNow(path: string, change: (db: Database) => void): void {
@@ -38,7 +27,7 @@ function writeNow(path: string, change: (db: Database) => void): void {
 }
 
 test("between its scan and its commit an erasure holds no lock; the commit deletes the rows the scan found and the visitor's rows added since, and only those", () => {
-  const path = serviceShard([row("8.8.8.8"), row("1.1.1.1"), row("8.8.8.8:443"), row("::ffff:8.8.8.8")]);
+  const path = writeServiceShard([row("8.8.8.8"), row("1.1.1.1"), row("8.8.8.8:443"), row("::ffff:8.8.8.8")]);
   writeFileSync(join(path, "..", "summary.db"), "a summary that lists 8.8.8.8");
   const erasure = ShardErasure.scan(path, visitor, true);
   expect(erasure.found).toBe(3);
@@ -47,7 +36,7 @@ test("between its scan and its commit an erasure holds no lock; the commit delet
   writeNow(path, (db) => db.run("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (1448370001, 'pageview', '/', '9.9.9.9', '', '', ''), (1448370002, 'pageview', '/', '8.8.8.8', '', '', '')"));
 
   expect(erasure.commit()).toBe(4);
-  expect(ips(path)).toEqual(["1.1.1.1", "9.9.9.9"]);
+  expect(storedIps(path)).toEqual(["1.1.1.1", "9.9.9.9"]);
   expect(rewrites(path)).toBe(1);
   // The WAL, whose frames held the rows as they were, is emptied; the summary is gone.
   expect(statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0).toBe(0);
@@ -55,7 +44,7 @@ test("between its scan and its commit an erasure holds no lock; the commit delet
 });
 
 test("a row the scan found that has since become another row (same rowid, another address) is not deleted", () => {
-  const path = serviceShard([row("1.1.1.1"), row("8.8.8.8")]);
+  const path = writeServiceShard([row("1.1.1.1"), row("8.8.8.8")]);
   const erasure = ShardErasure.scan(path, visitor, true);
   expect(erasure.found).toBe(1);
   writeNow(path, (db) => {
@@ -63,18 +52,18 @@ test("a row the scan found that has since become another row (same rowid, anothe
     db.run("INSERT INTO visits (rowid, time, event, path, ip, platform, refererDomain, countryCode) VALUES (1, 0, 'pageview', '/', '2.2.2.2', '', '', ''), (2, 0, 'pageview', '/', '3.3.3.3', '', '', '')");
   });
   expect(erasure.commit()).toBe(0);
-  expect(ips(path)).toEqual(["2.2.2.2", "3.3.3.3"]);
+  expect(storedIps(path)).toEqual(["2.2.2.2", "3.3.3.3"]);
   // Nothing changed: cached answers of the shard stay good.
   expect(rewrites(path)).toBe(0);
 });
 
 test("a visitor the scan did not find, whose events came after it, is erased at the commit; with none, nothing changes", () => {
-  const path = serviceShard([row("1.1.1.1")]);
+  const path = writeServiceShard([row("1.1.1.1")]);
   const erasure = ShardErasure.scan(path, visitor, true);
   expect(erasure.found).toBe(0);
   writeNow(path, (db) => db.run("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (1448370001, 'pageview', '/', '8.8.8.8:80', '', '', ''), (1448370002, 'pageview', '/', '2.2.2.2', '', '', '')"));
   expect(erasure.commit()).toBe(1);
-  expect(ips(path)).toEqual(["1.1.1.1", "2.2.2.2"]);
+  expect(storedIps(path)).toEqual(["1.1.1.1", "2.2.2.2"]);
   expect(rewrites(path)).toBe(1);
 
   writeFileSync(join(path, "..", "summary.db"), "a summary");
@@ -94,5 +83,5 @@ test("a scan leaves no lock held; a live scan puts a shard in the original's lay
   writeNow(path, (db) => db.run("DELETE FROM visits WHERE ip = '1.1.1.1'"));
   nobody.close();
   expect(ShardErasure.scan(path, visitor, true).commit()).toBe(1);
-  expect(ips(path)).toEqual([]);
+  expect(storedIps(path)).toEqual([]);
 });
