@@ -1,9 +1,10 @@
 import { Database } from "bun:sqlite";
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/config";
 import { hashKeyPath, openHashKey } from "../enrich/ip-keys";
 import { HASHED, hashAddress } from "../enrich/ip-mode";
+import { syncPath } from "../store/durable";
 import { listShards, type ShardLocation } from "../store/layout";
 import { lockRoot } from "../store/lock";
 import { rootProblem } from "../store/maintenance";
@@ -159,21 +160,12 @@ function readProgress(path: string): Map<string, string> {
 
 function noteDone(path: string, shard: string, version: string): void {
   appendFileSync(path, JSON.stringify({ shard, version }) + "\n");
-  syncFile(path);
+  syncPath(path);
 }
 
 /** Makes the progress file, if it is not there, durably: its name in the root included. */
 function noteStart(path: string, root: string): void {
   appendFileSync(path, "");
-  syncFile(path);
-  syncFile(root);
-}
-
-function syncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  syncPath(path);
+  syncPath(root);
 }

@@ -1,6 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { syncPath } from "../store/durable";
 
 /** The hash mode's key, in the root unless `--ip-key-file` names another file. */
 export const HASH_KEY_FILE = ".ip-hash-key";
@@ -183,7 +184,7 @@ function writeSecret(path: string, bytes: Buffer): void {
     closeSync(fd);
   }
   renameSync(temporary, path);
-  syncDirectory(dirname(path));
+  syncPath(dirname(path));
 }
 
 /**
@@ -196,15 +197,6 @@ function wipeFile(path: string): void {
   const fd = openSync(path, "r+");
   try {
     writeSync(fd, Buffer.alloc(statSync(path).size), 0);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
