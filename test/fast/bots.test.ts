@@ -1,12 +1,7 @@
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { openApp, type TestApp } from "../helpers/app";
+import { afterEach, expect, test } from "bun:test";
+import { type TestApp, variantsOfOneApp } from "../helpers/app";
 
-/** One start for the file: each test's --bots is a variant over the same open services. */
-let base: TestApp;
-beforeAll(async () => {
-  base = await openApp();
-});
-afterAll(() => base.close());
+const variant = variantsOfOneApp();
 
 let app: TestApp | undefined;
 afterEach(() => app?.close());
@@ -39,7 +34,7 @@ const event = (agent: string, i: number) => ({ time: 1448370000 + i, event: "pag
 const list = [...BOTS, ...BROWSERS].map(event);
 
 test("--bots drop stores the browsers' events, not the bots', and says how many it dropped", async () => {
-  app = base.variant(["--bots", "drop"]);
+  app = variant(["--bots", "drop"]);
   expect((await app.request("/site/bulk", { body: { list } })).body).toEqual({ inserted: BROWSERS.length, bots: BOTS.length });
   expect((await app.request("/site/platforms")).body.list.map((row: { id: string }) => row.id).sort()).toEqual(["Android", "Linux", "Mac OS", "Windows", "iOS"]);
   expect((await app.request("/site/count")).body).toEqual({ total: BROWSERS.length, unique: BROWSERS.length });
@@ -56,6 +51,6 @@ test("--bots drop stores the browsers' events, not the bots', and says how many 
 });
 
 test("--bots keep (the default) stores every event and answers as ever", async () => {
-  app = base.variant([]);
+  app = variant([]);
   expect((await app.request("/site/bulk", { body: { list } })).body).toEqual({ inserted: list.length });
 });

@@ -1,12 +1,7 @@
-import { afterAll, afterEach, beforeAll, expect, test } from "bun:test";
-import { openApp, type TestApp } from "../helpers/app";
+import { afterEach, expect, test } from "bun:test";
+import { type TestApp, variantsOfOneApp } from "../helpers/app";
 
-/** One start for the file: each test's flags are a variant over the same open services. */
-let base: TestApp;
-beforeAll(async () => {
-  base = await openApp();
-});
-afterAll(() => base.close());
+const variant = variantsOfOneApp();
 
 let app: TestApp | undefined;
 afterEach(() => app?.close());
@@ -15,7 +10,7 @@ const preflight = (path: string, origin: string) =>
   app!.fetch(path, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization" } });
 
 test("preflights of the write routes are answered without credentials, and POST answers name the origin", async () => {
-  app = base.variant(["--token", "secret", "--ingest-token", "writer"]);
+  app = variant(["--token", "secret", "--ingest-token", "writer"]);
   for (const path of ["/site", "/site/bulk", "/bulk"]) {
     const answer = await preflight(path, "https://www.example.com");
     expect(answer.status).toBe(204);
@@ -41,7 +36,7 @@ test("preflights of the write routes are answered without credentials, and POST 
 });
 
 test("--cors-origins with a list answers only those origins; none turns CORS off", async () => {
-  app = base.variant(["--cors-origins", "https://a.example, http://localhost:8080"]);
+  app = variant(["--cors-origins", "https://a.example, http://localhost:8080"]);
   expect((await preflight("/site", "https://a.example")).headers.get("access-control-allow-origin")).toBe("https://a.example");
   expect((await preflight("/site", "http://localhost:8080")).headers.get("vary")).toBe("Origin");
   expect((await preflight("/site", "https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
@@ -49,14 +44,14 @@ test("--cors-origins with a list answers only those origins; none turns CORS off
   expect((await preflight("/_health", "https://a.example")).status).toBe(405);
   app.close();
 
-  app = base.variant(["--cors-origins", "none"]);
+  app = variant(["--cors-origins", "none"]);
   expect((await preflight("/site", "https://a.example")).status).toBe(405);
   const posted = await app.fetch("/site", { method: "POST", body: "{}", headers: { Origin: "https://a.example" } });
   expect(posted.headers.get("access-control-allow-origin")).toBeNull();
 });
 
 test("/_script.js is served to anyone, small, cacheable and without cookies", async () => {
-  app = base.variant(["--token", "secret"]);
+  app = variant(["--token", "secret"]);
   const answer = await app.fetch("/_script.js");
   const text = await answer.text();
   expect(answer.status).toBe(200);
@@ -68,7 +63,7 @@ test("/_script.js is served to anyone, small, cacheable and without cookies", as
   expect(text).not.toContain("localStorage");
   expect(() => new Function(text)).not.toThrow();
   app.close();
-  app = base.variant([]);
+  app = variant([]);
   expect((await app.fetch("/_script.js", { method: "POST" })).status).toBe(405);
 });
 

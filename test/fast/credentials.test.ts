@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { openApp, type TestApp } from "../helpers/app";
+import { type TestApp, variantsOfOneApp } from "../helpers/app";
 
 const EVENT = { time: "2015-11-24T13:00:00Z", event: "download", path: "/README.md", ip: "127.0.0.1" };
 const basic = (user: string, password: string) => ({ authorization: `Basic ${btoa(`${user}:${password}`)}` });
@@ -52,12 +52,7 @@ const WRITE_LABELS = writes("x").map(([label]) => label);
 const READ_LABELS = reads("x").map(([label]) => label);
 const READ_LABELS_NO_DELETE = READ_LABELS.filter((label) => label !== "DELETE /:website");
 
-/** One start for the file: each block's credentials are a variant over the same open services, with websites of its own. */
-let base: TestApp;
-beforeAll(async () => {
-  base = await openApp();
-});
-afterAll(() => base.close());
+const variant = variantsOfOneApp();
 
 async function countOf(app: TestApp, site: string, headers: Record<string, string>): Promise<number> {
   const answer = await app.request(`/${site}/count`, { headers });
@@ -68,7 +63,7 @@ async function countOf(app: TestApp, site: string, headers: Record<string, strin
 describe("--token t --ingest-token w", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--token", "t", "--ingest-token", "w"]);
+    app = variant(["--token", "t", "--ingest-token", "w"]);
   });
   afterAll(() => app.close());
 
@@ -109,7 +104,7 @@ describe("--token t --ingest-token w", () => {
 describe("--user u --password p --ingest-token w", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--user", "u", "--password", "p", "--ingest-token", "w"]);
+    app = variant(["--user", "u", "--password", "p", "--ingest-token", "w"]);
   });
   afterAll(() => app.close());
 
@@ -133,7 +128,7 @@ describe("--user u --password p --ingest-token w", () => {
 describe("--user u --password p --ingest-auth none", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--user", "u", "--password", "p", "--ingest-auth", "none"]);
+    app = variant(["--user", "u", "--password", "p", "--ingest-auth", "none"]);
   });
   afterAll(() => app.close());
 
@@ -153,7 +148,7 @@ describe("--user u --password p --ingest-auth none", () => {
 describe("tokens in URLs (--token t)", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--user", "u", "--password", "p", "--token", "t"]);
+    app = variant(["--user", "u", "--password", "p", "--token", "t"]);
     expect((await app.request("/url.example", { body: EVENT, headers: bearer("t") })).status).toBe(200);
   });
   afterAll(() => app.close());

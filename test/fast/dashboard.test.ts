@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { brotliDecompressSync, gunzipSync } from "node:zlib";
-import { openApp, type TestApp } from "../helpers/app";
+import { type TestApp, variantsOfOneApp } from "../helpers/app";
 
 /** The issue's bound on everything the page loads, compressed, the chart library included. */
 const PAGE_BUDGET_BYTES = 150 * 1024;
@@ -12,17 +12,12 @@ function assetUrls(html: string): string[] {
   return [...html.matchAll(/(?:href|src)="(\/_dashboard\/assets\/[^"]+)"/g)].map((m) => m[1]!);
 }
 
-/** One start for the file: the blocks with credentials are variants over the same open services. */
-let base: TestApp;
-beforeAll(async () => {
-  base = await openApp();
-});
-afterAll(() => base.close());
+const variant = variantsOfOneApp();
 
 describe("with no credentials configured", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant([]);
+    app = variant([]);
     await app.request("/shell.example", { body: { event: "secret-event-name", path: "/secret-path", ip: "10.0.0.1" } });
   });
   afterAll(() => app.close());
@@ -101,7 +96,7 @@ describe("with no credentials configured", () => {
 describe("with basic auth", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--user", "ann", "--password", "s3cret"]);
+    app = variant(["--user", "ann", "--password", "s3cret"]);
   });
   afterAll(() => app.close());
 
@@ -131,7 +126,7 @@ describe("with basic auth", () => {
 describe("with a token only", () => {
   let app: TestApp;
   beforeAll(async () => {
-    app = base.variant(["--token", "t0ken"]);
+    app = variant(["--token", "t0ken"]);
   });
   afterAll(() => app.close());
 

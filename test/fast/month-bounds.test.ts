@@ -6,10 +6,10 @@
  * with other requests answered in between (test/process/many-new-shards.test.ts:
  * a hundred shards take a second or more).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { openApp, type TestApp } from "../helpers/app";
+import { type TestApp, variantsOfOneApp } from "../helpers/app";
 
 const DAY = 86_400;
 const now = () => Math.floor(Date.now() / 1000);
@@ -17,17 +17,12 @@ const now = () => Math.floor(Date.now() / 1000);
 const monthStart = (i: number) => Date.UTC(1990, i, 1) / 1000;
 const monthsOf = (root: string, website: string) => (existsSync(join(root, website)) ? readdirSync(join(root, website)).sort() : []);
 
-/** One start for the file: --max-new-shards is a variant over the same open services, with websites of its own. */
-let base: TestApp;
-beforeAll(async () => {
-  base = await openApp();
-});
-afterAll(() => base.close());
+const variant = variantsOfOneApp();
 
 describe("event times", () => {
   let app: TestApp;
   beforeAll(() => {
-    app = base.variant([]);
+    app = variant([]);
   });
 
   test("up to a day ahead of the service's clock is stored", async () => {
@@ -61,7 +56,7 @@ describe("event times", () => {
 describe("--max-new-shards 5", () => {
   let app: TestApp;
   beforeAll(() => {
-    app = base.variant(["--max-new-shards", "5"]);
+    app = variant(["--max-new-shards", "5"]);
   });
 
   const months = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ time: monthStart(from + i), path: `/${from + i}` }));

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createApp, type AppDeps } from "../../src/app";
@@ -31,6 +32,21 @@ export interface TestApp {
   variant(args: string[], options?: { env?: Record<string, string> }): TestApp;
   /** Closes the services (the root stays when it was given); harmless twice. */
   close(): Promise<void>;
+}
+
+/**
+ * For a file whose tests differ only in flags a variant takes (credentials,
+ * limits, timeouts, CORS origins, trusted proxies, bot rule): one app, opened
+ * before the file's first test and closed after its last; the answer makes a
+ * variant of it, which costs no start.
+ */
+export function variantsOfOneApp(): (args: string[]) => TestApp {
+  let base: TestApp | undefined;
+  beforeAll(async () => {
+    base = await openApp();
+  });
+  afterAll(() => base?.close());
+  return (args) => base!.variant(args);
 }
 
 export interface AppOptions {
