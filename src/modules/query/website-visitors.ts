@@ -211,18 +211,21 @@ export class VisitorSpaces {
   warm(shards: TransientShards, visitors: ReadonlyMap<string, number>, done: () => void): void {
     const queue = [...visitors].filter(([, ids]) => ids >= WARM_AT_LEAST).sort((a, b) => b[1] - a[1]);
     let website = "";
+    /** The website's months, listed once: a query lists them again, and drops a space holding one gone since. */
+    let all: string[] = [];
     let months: string[] = [];
     const step = () => {
       if (months.length === 0) {
         const next = queue.shift();
         if (!next || this.held().bytes >= this.budget) return done();
         [website] = next;
-        months = shards.months(website, {});
+        all = shards.months(website, {});
+        months = [...all];
         if (months.length === 0) return setTimeout(step, 0);
       }
       const month = months.shift()!;
       try {
-        const space = this.of(website, shards.months(website, {}));
+        const space = this.of(website, all);
         shards.withSummary(website, month, (summary) => space.ofSummary(month, summary.generation, summary));
       } catch {
         // Gone, or unreadable: its queries say why.
