@@ -1,42 +1,68 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { deferToEndOfRun } from "./cleanup";
 
 const REPO = resolve(import.meta.dir, "../..");
 const DIST = join(REPO, "dist", "micro-analytics");
 /** What the binary is built from: a change to any of these makes dist/ stale. */
 const INPUTS = ["src", "package.json", "bun.lock", "build.ts"];
+/**
+ * Held while one test process builds: under `bun test --parallel` the
+ * others wait for it rather than build the same binary beside it. A lock
+ * older than a build can take was left by a run that was killed.
+ */
+const LOCK = join(REPO, "dist", ".building");
+const STALE_LOCK_MS = 5 * 60_000;
 
 let binary: string | undefined;
 
 /**
- * The compiled binary for this run: dist/micro-analytics when it is newer than
- * every file it is built from (CI builds before it tests), else one built now
- * into a temporary directory, once per run (about 4 s), and removed when the
- * run ends.
+ * The compiled binary for this run: dist/micro-analytics, built now (as
+ * `bun run build` does, about 5 s) when it is missing or older than any file
+ * it is built from. CI builds before it tests, so there it is only checked.
  */
 export function compiledBinary(): string {
   if (binary) return binary;
-  if (existsSync(DIST) && statSync(DIST).mtimeMs > newestInput()) return (binary = DIST);
-
-  const dir = mkdtempSync(join(tmpdir(), "ma-binary-"));
-  const remove = () => rmSync(dir, { recursive: true, force: true });
-  // Under `bun test` at the end of the run (the test runner emits no "exit"), elsewhere at exit.
-  deferToEndOfRun(remove);
-  process.on("exit", remove);
-  const outfile = join(dir, "micro-analytics");
-  const started = performance.now();
-  const build = Bun.spawnSync([process.execPath, "build.ts", "--outfile", outfile], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
-  if (build.exitCode !== 0) {
-    remove();
-    throw new Error(`bun build.ts failed:\n${build.stdout.toString()}${build.stderr.toString()}`);
+  while (!fresh()) {
+    if (!takeLock()) {
+      Bun.sleepSync(100);
+      continue;
+    }
+    try {
+      if (!upToDate()) build();
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
   }
+  return (binary = DIST);
+}
+
+/** Up to date, and not being built by another test process. */
+function fresh(): boolean {
+  return !existsSync(LOCK) && upToDate();
+}
+
+function upToDate(): boolean {
+  return existsSync(DIST) && statSync(DIST).mtimeMs > newestInput();
+}
+
+function takeLock(): boolean {
+  mkdirSync(join(REPO, "dist"), { recursive: true });
+  const held = statSync(LOCK, { throwIfNoEntry: false });
+  if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true });
+  try {
+    mkdirSync(LOCK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function build(): void {
+  const started = performance.now();
+  const run = Bun.spawnSync([process.execPath, "build.ts"], { cwd: REPO, stdout: "pipe", stderr: "pipe" });
+  if (run.exitCode !== 0) throw new Error(`bun build.ts failed:\n${run.stdout.toString()}${run.stderr.toString()}`);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(
-    `dist/micro-analytics is missing or older than the sources: built one for this run in ${seconds} s (\`bun run build\` first to skip this).`,
-  );
-  return (binary = outfile);
+  console.log(`dist/micro-analytics was missing or older than the sources: built it for this run in ${seconds} s (as \`bun run build\` does).`);
 }
 
 function newestInput(): number {

@@ -3,7 +3,7 @@
  * playwright-core) against real servers holding a fixed data set. One browser
  * for the file; each test opens the pages it needs.
  */
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import axe from "axe-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -61,6 +61,17 @@ beforeAll(async () => {
   expect(posted.status).toBe(200);
   // A website whose directory exists but holds no month yet.
   mkdirSync(join(server.root, "empty.example"), { recursive: true });
+});
+
+/** The report's page, shared by the tests of its describe; every other page is closed when its test ends. */
+let sharedContext: BrowserContext | undefined;
+
+// A page left open keeps working (a live view refreshing, a page retrying a stopped server) and takes the CPU of the tests after it.
+afterEach(async () => {
+  for (const context of contexts.splice(0)) {
+    if (context === sharedContext) contexts.push(context);
+    else await context.close();
+  }
 });
 
 afterAll(async () => {
@@ -200,6 +211,7 @@ describe("the report of a website", () => {
   let page: Page;
   beforeAll(async () => {
     page = await openPage(server, `/_dashboard/${SITE}?${RANGE}`);
+    sharedContext = page.context();
     expect(await settled(page)).toBe("ready");
   });
 
