@@ -50,7 +50,7 @@ const PANELS: { route: string; title: string; column: string; filter: FilterName
   { route: "events", title: "Events", column: "Event", filter: "event" },
 ];
 
-/** Rows a table shows before "Show all"; and the most it shows at all. */
+/** Rows a table shows before "Show more"; and the most it shows at all. */
 const TOP = 10;
 const MOST = 500;
 const LIVE_MS = 3000;
@@ -340,7 +340,9 @@ class Report {
         panel(this.el.chartPanel, () => this.loadSeries(view, range, now, get)),
         ...this.el.tables.map(({ panel: p, section, body }) =>
           panel(section, async () => {
-            const answer = await get<{ list: Breakdown[] }>(`/${p.route}`, apiParams(range, view.filters, { unique: "true" }), section);
+            // One row past those shown tells whether there are more; visitors are then counted for those rows alone.
+            const limit = String((this.expanded.has(p.route) ? MOST : TOP) + 1);
+            const answer = await get<{ list: Breakdown[] }>(`/${p.route}`, apiParams(range, view.filters, { unique: "true", limit }), section);
             this.showBreakdown(p, body, answer.list);
           }),
         ),
@@ -485,14 +487,19 @@ class Report {
             class: "link more",
             "aria-expanded": String(expanded),
             onclick: () => {
-              if (expanded) this.expanded.delete(panel.route);
-              else this.expanded.add(panel.route);
-              this.showBreakdown(panel, body, rows);
+              if (expanded) {
+                this.expanded.delete(panel.route);
+                this.showBreakdown(panel, body, rows);
+              } else {
+                // The rows past the top ones were not asked for yet.
+                this.expanded.add(panel.route);
+                void this.load(true);
+              }
             },
           },
-          expanded ? `Show the top ${TOP}` : `Show all ${count(Math.min(rows.length, MOST))}`,
+          expanded ? `Show the top ${TOP}` : "Show more",
         ),
-      expanded && rows.length > MOST && h("p", { class: "hint" }, `${count(rows.length - MOST)} more are in the download.`),
+      expanded && rows.length > MOST && h("p", { class: "hint" }, "More are in the download."),
     );
     if (focused !== undefined) {
       const again = [...body.querySelectorAll<HTMLElement>("tbody tr")].find((tr) => tr.dataset.id === focused) ?? body.querySelector("tbody tr");

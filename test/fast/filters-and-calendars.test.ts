@@ -39,6 +39,26 @@ describe("/paths", () => {
       ],
     });
   });
+
+  test("limit=N answers the first N rows, their visitors counted as in the whole list", async () => {
+    const whole = (await get("/paths?unique=true")).list;
+    for (const limit of [1, 2, 3, 4, 10]) expect((await get(`/paths?unique=true&limit=${limit}`)).list).toEqual(whole.slice(0, limit));
+    // Filtered by the same dimension, and by another.
+    const under = (await get("/paths?unique=true&path=/docs/*")).list;
+    expect(under.map((row: { id: string }) => row.id)).toEqual(["/docs/install", "/docs/api"]);
+    expect((await get("/paths?unique=true&path=/docs/*&limit=1")).list).toEqual(under.slice(0, 1));
+    const pageviews = (await get("/paths?unique=true&event=pageview")).list;
+    expect((await get("/paths?unique=true&event=pageview&limit=2")).list).toEqual(pageviews.slice(0, 2));
+    expect((await get("/events?limit=1")).list).toEqual([{ id: "pageview", label: "pageview", total: 4, unique: 0 }]);
+  });
+
+  test("a limit that is no whole number from 1 to 100000 is 400 InvalidParameter; /count and /time take none", async () => {
+    for (const limit of ["0", "-1", "1.5", "ten", "100001", ""]) {
+      const answer = await app.request(`/${SITE}/paths?limit=${limit}`);
+      expect([answer.status, answer.body.code], `limit=${limit}`).toEqual([400, "InvalidParameter"]);
+    }
+    for (const route of ["/count", "/time"]) expect((await app.request(`/${SITE}${route}?limit=1`)).body.code).toBe("InvalidParameter");
+  });
 });
 
 describe("filters", () => {

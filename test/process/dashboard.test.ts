@@ -199,7 +199,10 @@ async function expectNumbersFromApi(report: Shown, headers: Record<string, strin
 
   for (const [name, table] of Object.entries(report.tables)) {
     const list: { id: string; label: string; total: number; unique: number }[] = (await api(table.source, headers, target)).list;
-    expect(table.rows.length, name).toBe(Math.min(list.length, 10));
+    // A table asks for one row more than it shows, to know whether there are more.
+    const shown = Number(new URL(table.source, target.url).searchParams.get("limit")) - 1;
+    expect([10, 500], name).toContain(shown);
+    expect(table.rows.length, name).toBe(Math.min(list.length, shown));
     table.rows.forEach((row, i) => {
       expect(row.id).toBe(list[i]!.id);
       expect([number(row.total), number(row.unique)]).toEqual([list[i]!.total, list[i]!.unique]);
@@ -301,6 +304,24 @@ describe("the report of a website", () => {
     const copy = await openPage(server, before.url);
     expect(await settled(copy)).toBe("ready");
     expect(await readReport(copy)).toEqual(before);
+  });
+
+  test("a table shows its top 10 rows; Show more asks for up to 500, and Show the top 10 goes back", async () => {
+    await page.goto(`${server.url}/_dashboard/${SITE}?${RANGE}`);
+    expect(await settled(page)).toBe("ready");
+    const paths = (await readReport(page)).tables.paths!;
+    expect(paths.rows).toHaveLength(10);
+    expect(new URL(paths.source, server.url).searchParams.get("limit")).toBe("11");
+
+    await page.click("#panel-paths button.more");
+    await waitFor("the longer table", async () => (await readReport(page)).tables.paths!.rows.length > 10);
+    const longer = await readReport(page);
+    expect(new URL(longer.tables.paths!.source, server.url).searchParams.get("limit")).toBe("501");
+    expect(longer.tables.paths!.rows.map((row) => row.id)).toEqual(expect.arrayContaining(paths.rows.map((row) => row.id)));
+    await expectNumbersFromApi(longer);
+
+    await page.click("#panel-paths button.more");
+    expect((await readReport(page)).tables.paths!.rows).toHaveLength(10);
   });
 
   test("the keyboard alone sets a filter: tab to a row and press Enter", async () => {

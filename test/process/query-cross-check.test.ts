@@ -216,6 +216,10 @@ async function checkRange(range: { start?: number; end?: number }, index: number
   expect(list.map(({ id }) => id), breakdownPath).toEqual(
     [...list].sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : 1)).map(({ id }) => id),
   );
+  // Its first rows alone (their visitors are then united apart from the other rows').
+  const limit = 1 + Math.floor(next() * (list.length + 2));
+  const limitedPath = `/${route}${query(range, [...filter.params, ["unique", String(unique)], ["limit", String(limit)]])}`;
+  expect((await get(limitedPath)).list, limitedPath).toEqual(list.slice(0, limit));
 
   // A series of seconds from the epoch.
   const seconds = pick([HOUR, DAY, 7 * DAY, 30 * DAY, 90_000, 1_000_003]);

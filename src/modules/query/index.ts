@@ -8,7 +8,7 @@ import { websiteParam } from "../../http/website-param";
 import type { Store } from "../../store/store";
 import type { QueryEngine } from "./engine";
 import { exportVisits } from "./export";
-import { parseBreakdown, parseExport, parseFilters, parseInterval, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
+import { parseBreakdown, parseExport, parseFilters, parseInterval, parseLimit, parseRange, parseUnique, QueryParams, ROUTE_PARAMS } from "./model";
 
 /**
  * The read routes. Counts, breakdowns and series are computed by the query
@@ -60,7 +60,15 @@ export function queryRoutes(store: Store, engine: QueryEngine, timeouts: Connect
       return json(
         request,
         server,
-        engine.run({ kind: "breakdown", website, dimension, range: parseRange(query), filters: parseFilters(query), unique: parseUnique(query) }),
+        engine.run({
+          kind: "breakdown",
+          website,
+          dimension,
+          range: parseRange(query),
+          filters: parseFilters(query),
+          unique: parseUnique(query),
+          limit: parseLimit(query),
+        }),
       );
     });
 }

@@ -52,7 +52,7 @@ const COMMON = ["start", "end", ...DIMENSION_NAMES, "cache"] as const;
 export const ROUTE_PARAMS = {
   list: [...COMMON, "format", "limit", "cursor"],
   count: [...COMMON, "unique"],
-  breakdown: [...COMMON, "unique"],
+  breakdown: [...COMMON, "unique", "limit"],
   series: [...COMMON, "unique", "interval", "tz"],
 } as const;
 
@@ -157,9 +157,18 @@ function parseSeconds(value: string | undefined): number {
   return seconds;
 }
 
-/** Most events in one page of `GET /:website?limit=`. */
+/** Most events in one page of `GET /:website?limit=`, and most rows of a breakdown's `limit`. */
 export const MAX_PAGE = 100_000;
 const FORMATS: readonly ExportFormat[] = ["json", "ndjson", "csv"];
+
+/** `limit`, when given: at most this many events of a list, or rows of a breakdown (the first ones). */
+export function parseLimit(query: QueryParams): number | undefined {
+  const text = query.one("limit");
+  if (text === undefined) return undefined;
+  const limit = /^\d{1,6}$/.test(text) ? Number(text) : 0;
+  if (limit < 1 || limit > MAX_PAGE) throw new AppError("InvalidParameter", `limit: ${JSON.stringify(text)} is not a whole number from 1 to ${MAX_PAGE}.`);
+  return limit;
+}
 
 /** `format` (json, ndjson, csv), and the optional paging: `limit` and `cursor`. */
 export function parseExport(query: QueryParams): ExportOptions {
@@ -167,11 +176,7 @@ export function parseExport(query: QueryParams): ExportOptions {
   if (!FORMATS.includes(format as ExportFormat)) {
     throw new AppError("InvalidParameter", `format: ${JSON.stringify(format)} is not one of ${FORMATS.join(", ")}.`);
   }
-  const limitText = query.one("limit");
-  const limit = limitText === undefined ? undefined : /^\d{1,6}$/.test(limitText) ? Number(limitText) : 0;
-  if (limit !== undefined && (limit < 1 || limit > MAX_PAGE)) {
-    throw new AppError("InvalidParameter", `limit: ${JSON.stringify(limitText)} is not a whole number from 1 to ${MAX_PAGE}.`);
-  }
+  const limit = parseLimit(query);
   const cursor = query.one("cursor");
   if (cursor !== undefined && limit === undefined) {
     throw new AppError("InvalidParameter", "cursor: goes with limit; pass the same limit, start and end as for the first page.");

@@ -39,7 +39,7 @@ export interface Bucket extends Count {
 /** A query as the routes parse it; plain data, so it can cross to the query worker. */
 export type QueryRequest =
   | { kind: "count"; website: string; range: TimeRange; filters: Filter[]; unique?: boolean }
-  | { kind: "breakdown"; website: string; range: TimeRange; filters: Filter[]; dimension: Dimension; unique: boolean }
+  | { kind: "breakdown"; website: string; range: TimeRange; filters: Filter[]; dimension: Dimension; unique: boolean; limit?: number }
   | { kind: "series"; website: string; range: TimeRange; filters: Filter[]; interval: Interval; unique: boolean };
 
 /** How a breakdown labels its values: countries by their English name, the rest by the value itself. */
@@ -239,11 +239,40 @@ export function count(sources: QuerySources, website: string, range: TimeRange, 
   return { total: all?.total ?? 0, unique: all?.unique ?? 0 };
 }
 
-export function breakdown(sources: QuerySources, website: string, range: TimeRange, filters: Filter[], dimension: Dimension, unique: boolean): Breakdown[] {
+/** Past this many rows, a breakdown's top rows have their visitors united in the same pass as every other row's. */
+const UNITED_APART_AT_MOST = 1000;
+
+/**
+ * The values of `dimension`, by total descending then id; with `limit`, the
+ * first `limit` of them. Totals are cheap and uniting visitors is not (a
+ * year's paths are millions of value and visitor pairs), so when only the top
+ * rows are wanted, and the dimension's own sets answer, every value is
+ * totalled first and the visitors are united for the top rows alone.
+ */
+export function breakdown(
+  sources: QuerySources,
+  website: string,
+  range: TimeRange,
+  filters: Filter[],
+  dimension: Dimension,
+  unique: boolean,
+  limit?: number,
+): Breakdown[] {
   const label = LABELS[dimension] ?? ((id: string) => id);
-  return tally(sources, website, range, filters, byDimension(dimension), unique)
-    .map(({ key, total, unique }) => ({ id: String(key), label: label(String(key)), total, unique }))
-    .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const grouping = byDimension(dimension);
+  const rows = (kept: Filter[], visitors: boolean) =>
+    tally(sources, website, range, kept, grouping, visitors)
+      .map(({ key, total, unique }) => ({ id: String(key), label: label(String(key)), total, unique }))
+      .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  if (limit === undefined) return rows(filters, unique);
+  if (!unique || limit > UNITED_APART_AT_MOST || !setsFor(filters, grouping)) return rows(filters, unique).slice(0, limit);
+  const all = rows(filters, false);
+  const top = all.slice(0, limit);
+  if (top.length === 0) return top;
+  // The top values, as a filter on the dimension: they pass any filter given, which is on this dimension too.
+  const kept = top.length === all.length ? filters : [{ dimension, values: top.map((row) => row.id), prefixes: [] }];
+  const visitors = new Map(rows(kept, true).map((row) => [row.id, row.unique]));
+  return top.map((row) => ({ ...row, unique: visitors.get(row.id) ?? 0 }));
 }
 
 /** Buckets that hold events, ascending: of a number of seconds from the epoch on, or of a local calendar. */
@@ -285,7 +314,7 @@ export function answer(sources: QuerySources, request: QueryRequest): object {
     case "count":
       return count(sources, website, range, filters, request.unique);
     case "breakdown":
-      return { list: breakdown(sources, website, range, filters, request.dimension, request.unique) };
+      return { list: breakdown(sources, website, range, filters, request.dimension, request.unique, request.limit) };
     case "series":
       return { list: series(sources, website, range, filters, request.interval, request.unique) };
   }
