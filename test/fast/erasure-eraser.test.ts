@@ -3,20 +3,17 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Eraser } from "../../src/modules/erasure/eraser";
 import { cleanup, scratch } from "../helpers/cleanup";
-import { storedIps, type VisitRow, writeServiceShard } from "../helpers/files";
+import { insertRows, pageview as row, storedIps, writeServiceShard } from "../helpers/files";
 import { TEST_MS } from "../helpers/wait";
 
 afterAll(cleanup);
 setDefaultTimeout(TEST_MS);
 
-const row = (ip: string): VisitRow => ({ time: 1448370000, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" });
-
 /** What the service's writer commits just before the hold takes, after the worker's scan: rows the scan never saw. */
 function commitLate(path: string, ips: string[]): void {
   const db = new Database(path);
   try {
-    const insert = db.prepare("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (1448370001, 'pageview', '/', ?1, '', '', '')");
-    db.transaction(() => ips.forEach((ip) => insert.run(ip)))();
+    db.transaction(() => insertRows(db, ips.map((ip) => row(ip, 1448370001))))();
   } finally {
     db.close();
   }

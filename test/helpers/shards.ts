@@ -91,6 +91,17 @@ export interface VisitRow {
   countryCode: string;
 }
 
+/** A page view of `ip` at `time` (2015-11-24), with no other field: the row most shard tests need. */
+export function pageview(ip: string, time = 1448370000): VisitRow {
+  return { time, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" };
+}
+
+/** Adds `rows` to the shard open in `db`, in the caller's transaction if any: as another connection's writer would. */
+export function insertRows(db: Database, rows: VisitRow[]): void {
+  const insert = db.prepare("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  for (const r of rows) insert.run(r.time, r.event, r.path, r.ip, r.platform, r.refererDomain, r.countryCode);
+}
+
 /** The contract's table, exactly as the original Go service created it. */
 export const ORIGINAL_TABLE =
   "CREATE TABLE visits (time INTEGER, event TEXT, path TEXT, ip TEXT, platform TEXT, refererDomain TEXT, countryCode TEXT)";
@@ -107,10 +118,7 @@ export function writeOriginalShard(root: string, site: string, month: string, ro
   const db = new Database(path, { create: true });
   try {
     db.run(ORIGINAL_TABLE);
-    const insert = db.prepare("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    db.transaction(() => {
-      for (const r of rows) insert.run(r.time, r.event, r.path, r.ip, r.platform, r.refererDomain, r.countryCode);
-    })();
+    db.transaction(() => insertRows(db, rows))();
   } finally {
     db.close(true);
   }

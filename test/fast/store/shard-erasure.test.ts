@@ -5,13 +5,12 @@ import { join } from "node:path";
 import { visitorMatcher } from "../../../src/modules/erasure/visitor";
 import { ShardErasure } from "../../../src/store/rewrite";
 import { cleanup, scratch } from "../../helpers/cleanup";
-import { inspect, storedIps, type VisitRow, writeOriginalShard, writeServiceShard } from "../../helpers/files";
+import { insertRows, inspect, pageview as row, storedIps, writeOriginalShard, writeServiceShard } from "../../helpers/files";
 import { TEST_MS } from "../../helpers/wait";
 
 afterAll(cleanup);
 setDefaultTimeout(TEST_MS);
 
-const row = (ip: string): VisitRow => ({ time: 1448370000, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" });
 const visitor = visitorMatcher({ address: "8.8.8.8", hashes: [] });
 const rewrites = (path: string) => inspect(path, (db) => db.query<{ user_version: number }, []>("PRAGMA user_version").get()!.user_version);
 
@@ -33,7 +32,7 @@ test("between its scan and its commit an erasure holds no lock; the commit delet
   expect(erasure.found).toBe(3);
 
   // The service writes meanwhile: an event of someone else, and one of the visitor, which came after the scan.
-  writeNow(path, (db) => db.run("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (1448370001, 'pageview', '/', '9.9.9.9', '', '', ''), (1448370002, 'pageview', '/', '8.8.8.8', '', '', '')"));
+  writeNow(path, (db) => insertRows(db, [row("9.9.9.9", 1448370001), row("8.8.8.8", 1448370002)]));
 
   expect(erasure.commit()).toBe(4);
   expect(storedIps(path)).toEqual(["1.1.1.1", "9.9.9.9"]);
@@ -61,7 +60,7 @@ test("a visitor the scan did not find, whose events came after it, is erased at 
   const path = writeServiceShard([row("1.1.1.1")]);
   const erasure = ShardErasure.scan(path, visitor, true);
   expect(erasure.found).toBe(0);
-  writeNow(path, (db) => db.run("INSERT INTO visits (time, event, path, ip, platform, refererDomain, countryCode) VALUES (1448370001, 'pageview', '/', '8.8.8.8:80', '', '', ''), (1448370002, 'pageview', '/', '2.2.2.2', '', '', '')"));
+  writeNow(path, (db) => insertRows(db, [row("8.8.8.8:80", 1448370001), row("2.2.2.2", 1448370002)]));
   expect(erasure.commit()).toBe(1);
   expect(storedIps(path)).toEqual(["1.1.1.1", "2.2.2.2"]);
   expect(rewrites(path)).toBe(1);

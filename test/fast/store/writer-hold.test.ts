@@ -3,17 +3,14 @@ import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { Checkpointer } from "../../../src/store/checkpointer";
 import { ShardPool } from "../../../src/store/pool";
-import type { NewVisit } from "../../../src/store/visit";
 import { ShardWriter } from "../../../src/store/writer";
 import { cleanup, scratch } from "../../helpers/cleanup";
-import { inspect } from "../../helpers/files";
+import { pageview as visit, storedIps as stored } from "../../helpers/files";
 import { TEST_MS, waitFor } from "../../helpers/wait";
 
 afterAll(cleanup);
 setDefaultTimeout(TEST_MS);
 
-const visit = (ip: string): NewVisit => ({ time: 1448370000, event: "pageview", path: "/", ip, platform: "", refererDomain: "", countryCode: "" });
-const stored = (path: string) => inspect(path, (db) => db.query<{ ip: string }, []>("SELECT ip FROM visits ORDER BY rowid").all().map((row) => row.ip));
 
 function open() {
   const dir = scratch();
