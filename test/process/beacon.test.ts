@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchBrowser } from "../helpers/browser";
 import { request, startServer, type TestServer } from "../helpers/server";
 import { TEST_MS, waitFor } from "../helpers/wait";
 
 setDefaultTimeout(TEST_MS);
-
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`beacon tests skipped: no ${CHROMIUM} (apt-get install -y chromium)`);
 
 let browser: Browser;
 let pages: ReturnType<typeof Bun.serve>;
 let scriptTag = "";
 
 beforeAll(async () => {
-  if (!hasChromium) return;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchBrowser();
   // Another origin on loopback: the site whose pages carry the script tag.
   pages = Bun.serve({
     hostname: "127.0.0.1",
@@ -47,7 +39,7 @@ async function visit(server: TestServer, tag: string, read: Record<string, strin
   }
 }
 
-describe.skipIf(!hasChromium)("the tracking script in headless Chromium", () => {
+describe("the tracking script in headless Chromium", () => {
   test("with --ingest-auth none, its beacon from another origin is stored with the visitor's address, platform and referrer", async () => {
     const server = await startServer({ args: ["--token", "reader", "--ingest-auth", "none"] });
     try {
