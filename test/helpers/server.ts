@@ -20,11 +20,16 @@ export function serverCommand(): string[] {
   return [resolve(chosen)];
 }
 
-/** The environment a server starts with: the test's own, without any MA_* or PORT setting, plus `extra`. */
+/**
+ * The environment a server starts with: the test's own, without any MA_* or
+ * PORT setting, plus `extra`. Nor MIMALLOC_* (the test runner's allocator
+ * settings, see package.json): a server keeps memory as it does in production,
+ * where the memory tests measure it.
+ */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value !== undefined && !name.startsWith("MA_") && name !== "PORT") env[name] = value;
+    if (value !== undefined && !name.startsWith("MA_") && !name.startsWith("MIMALLOC_") && name !== "PORT") env[name] = value;
   }
   return { ...env, ...extra };
 }

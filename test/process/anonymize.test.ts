@@ -4,7 +4,7 @@ import { cpSync, existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HASHED } from "../../src/enrich/ip-mode";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
-import { request, runCli, serverCommand, startServer, tempDir } from "../helpers/server";
+import { cleanEnv, request, runCli, serverCommand, startServer, tempDir } from "../helpers/server";
 import { TEST_MS, waitFor } from "../helpers/wait";
 
 setDefaultTimeout(TEST_MS);
@@ -83,7 +83,7 @@ test("anonymize, killed halfway and run again, leaves no raw address in any shar
   expect(existsSync(join(root, ".ip-hash-key"))).toBe(false);
 
   // Killed once it has finished a few shards.
-  const proc = Bun.spawn([...serverCommand(), "anonymize", "--root", root], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([...serverCommand(), "anonymize", "--root", root], { env: cleanEnv(), stdout: "pipe", stderr: "pipe" });
   const progress = join(root, ".anonymize-progress");
   await waitFor("a few shards done", () => proc.exitCode !== null || (existsSync(progress) && readFileSync(progress, "utf8").split("\n").length > 3), 60_000);
   proc.kill("SIGKILL");

@@ -5,7 +5,7 @@ import { DAILY_KEY_FILE } from "../../src/enrich/ip-keys";
 import { HASHED } from "../../src/enrich/ip-mode";
 import { inspect } from "../helpers/files";
 import { countInMemory } from "../helpers/memory";
-import { request, startServer, tempDir } from "../helpers/server";
+import { cleanEnv, request, startServer, tempDir } from "../helpers/server";
 import { TEST_MS } from "../helpers/wait";
 
 setDefaultTimeout(TEST_MS);
@@ -19,7 +19,7 @@ const filesUnder = (dir: string) =>
 test.skipIf(process.platform !== "linux")("daily: at midnight UTC the day's key is replaced, and the old one is gone from memory and disk", async () => {
   const root = tempDir("ma-daily-");
   // The mode in a process of its own, its clock 1.5 s before midnight (see the fixture).
-  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/daily-key.ts"), root, "1500", "203.0.113.7"], { stdout: "pipe", stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures/daily-key.ts"), root, "1500", "203.0.113.7"], { env: cleanEnv(), stdout: "pipe", stderr: "inherit" });
   const lines = (async function* () {
     let text = "";
     for await (const chunk of proc.stdout) {
