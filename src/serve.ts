@@ -32,7 +32,7 @@ export async function serve(config: Config): Promise<void> {
       maxRequestBodySize: Math.max(config.limits.maxBodyBytes * 4, 64 * 1024 * 1024),
     });
   } catch (error) {
-    services.close();
+    await services.close();
     throw new StartupError(`cannot listen on ${config.host}:${config.port} (${(error as Error).message}).`);
   }
 
@@ -81,7 +81,7 @@ export async function serve(config: Config): Promise<void> {
     clearTimeout(grace);
     // Elysia logs and counts an answered request one turn after sending it.
     await new Promise((resolve) => setImmediate(resolve));
-    services.close();
+    await services.close();
     log.notice(`stopped in ${Math.round(performance.now() - started)} ms; every shard closed`);
     process.exit(0);
   };

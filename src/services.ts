@@ -53,8 +53,12 @@ export interface Services {
   reconfigured(config: Config): AppDeps;
   /** Reads what can change without a restart (the `--geoip` file) again, and logs what it did. */
   reload(): void;
-  /** Commits what is queued, stops the workers and closes every shard. */
-  close(): void;
+  /**
+   * Commits what is queued, stops the workers and closes every shard: the
+   * query worker first, so that the writer's close of a shard is its last
+   * connection's, which folds the WAL into the shard and removes it.
+   */
+  close(): Promise<void>;
 }
 
 /** The settings of `config` that only change how a request is handled, left out: what the services are opened with. */
@@ -93,7 +97,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
     throw new StartupError(`--root: cannot use ${config.root} as the database directory (${(error as Error).message}).`);
   }
   if (!lock) {
-    store.close();
+    await store.close();
     throw new StartupError(`--root: ${config.root} is in use by another micro-analytics process; stop it first, or give this one another --root.`);
   }
   store.removeLeftovers();
@@ -112,7 +116,7 @@ export async function openServices(config: Config, log: Logger): Promise<Service
       },
     });
   } catch (error) {
-    store.close();
+    await store.close();
     const flag = config.privacy.ipKeyFile === undefined ? "--ip-mode" : "--ip-key-file";
     throw new StartupError(`${flag}: cannot have the key for --ip-mode ${config.privacy.ipMode} (${(error as Error).message}).`);
   }
@@ -219,13 +223,13 @@ export async function openServices(config: Config, log: Logger): Promise<Service
         log.error(`SIGHUP: cannot read ${config.geoip} as a MaxMind database (${(error as Error).message}); still using the one read before`);
       }
     },
-    close() {
+    async close() {
       clearInterval(retention);
       copier.close();
       eraser.close();
       addresses.close();
-      engine.close();
-      store.close();
+      await engine.close();
+      await store.close();
       lock.release();
     },
   };

@@ -9,3 +9,26 @@ export const QUERY_WORKER = new URL("./modules/query/worker.ts", import.meta.url
 export const CHECKPOINT_WORKER = new URL("./store/checkpoint-worker.ts", import.meta.url);
 export const COPY_WORKER = new URL("./store/copy-worker.ts", import.meta.url);
 export const ERASE_WORKER = new URL("./modules/erasure/worker.ts", import.meta.url);
+
+/** What a worker is sent to stop: it ends itself between two tasks (see stopWorker). */
+export const STOP = "stop";
+
+/** How long a worker stopping may take to finish its task (a query asked just before a stop). */
+const STOP_WAIT_MS = 5000;
+
+/**
+ * Stops a worker that reads or writes shards, and settles once it is gone. It
+ * is asked to end itself (each such worker opens a shard for one task and
+ * closes it after), so it stops between two tasks, with no shard left open:
+ * a shard's last connection, the writer's, then folds its WAL into the shard
+ * and removes it, which it cannot while a worker's connection stays open.
+ * A worker still busy after STOP_WAIT_MS is cut short.
+ */
+export async function stopWorker(worker: Worker, waitMs = STOP_WAIT_MS): Promise<"stopped" | "cut short"> {
+  const { promise: exited, resolve } = Promise.withResolvers<"stopped">();
+  worker.addEventListener("close", () => resolve("stopped"), { once: true });
+  worker.postMessage(STOP);
+  const outcome = await Promise.race([exited, Bun.sleep(waitMs).then(() => "cut short" as const)]);
+  worker.terminate();
+  return outcome;
+}

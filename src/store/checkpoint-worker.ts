@@ -4,10 +4,13 @@
  * copies what it can without waiting for, or blocking, the writer.
  */
 import { Database } from "bun:sqlite";
+import { STOP } from "../workers";
 
 declare const self: Worker;
 
-self.onmessage = (message: MessageEvent<string[]>) => {
+self.onmessage = (message: MessageEvent<string[] | typeof STOP>) => {
+  // Between two checkpoints, so no shard is open. (In a worker, process.exit ends the worker alone.)
+  if (message.data === STOP) process.exit(0);
   for (const path of message.data) {
     try {
       // create: false — a shard deleted in the meantime must stay deleted.

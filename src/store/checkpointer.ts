@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { CHECKPOINT_WORKER } from "../workers";
+import { CHECKPOINT_WORKER, stopWorker } from "../workers";
 
 /** SQLite's own auto-checkpoint point: 1,000 pages of 4 KiB. */
 const WAL_LIMIT_BYTES = 1000 * 4096;
@@ -42,9 +42,10 @@ export class Checkpointer {
     return this.recent.size;
   }
 
-  close(): void {
+  /** Stops the worker between two checkpoints, leaving no shard open (see stopWorker). */
+  async close(): Promise<void> {
     clearTimeout(this.timer);
-    void this.worker.terminate();
+    await stopWorker(this.worker);
   }
 
   private check(): void {

@@ -205,10 +205,13 @@ export class Store {
     return diskUsage(this.root);
   }
 
-  /** Commits what is queued, then closes every shard. */
-  close(): void {
+  /**
+   * Commits what is queued, then closes every shard, the checkpoints' worker
+   * stopped first: the writer's connection is then each shard's last.
+   */
+  async close(): Promise<void> {
     this.writer.flush();
-    this.checkpointer.close();
+    await this.checkpointer.close();
     this.pool.closeAll();
   }
 }

@@ -8,8 +8,8 @@ import { waitFor } from "../helpers/wait";
 
 const dir = tempDir("ma-checkpointer-");
 const checkpointer = new Checkpointer();
-afterAll(() => {
-  checkpointer.close();
+afterAll(async () => {
+  await checkpointer.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -28,10 +28,7 @@ describe.skipIf(!ownList)("GET /_websites with --nodes", () => {
       serveApp(["--node-name", "b", "--token", TOKEN, ...nodes], ports[1]),
     ]);
   });
-  afterAll(() => {
-    a.close();
-    b.close();
-  });
+  afterAll(() => Promise.all([a.close(), b.close()]));
 
   const post = (node: ServedApp, website: string, time: string) => node.app.request(`/${website}`, { body: { time }, headers: auth });
   const list = async (node: ServedApp) => (await node.app.request("/_websites", { headers: auth })).body.list;
@@ -67,7 +64,7 @@ describe.skipIf(!ownList)("GET /_websites with --nodes", () => {
   });
 
   test("with a node down, answers 502 naming it rather than a list that looks whole", async () => {
-    b.close();
+    await b.close();
     const answer = await a.app.request("/_websites", { headers: auth });
     expect(answer.status).toBe(502);
     expect(answer.body.code).toBe("NodeUnavailable");

@@ -18,10 +18,7 @@ let b: ServedApp;
 beforeAll(async () => {
   [a, b] = await Promise.all([serveApp(["--node-name", "node-a", "--token", TOKEN]), serveApp(["--node-name", "node-b", "--token", TOKEN])]);
 });
-afterAll(() => {
-  a.close();
-  b.close();
-});
+afterAll(() => Promise.all([a.close(), b.close()]));
 
 let sites = 0;
 const site = (name: string) => `${name}-${++sites}.example`;
@@ -189,8 +186,7 @@ describe("a move", () => {
       expect((await ingest.app.request("/ingest.example", { body: { time: "2015-11-24T13:00:00Z" }, headers: writer })).status).toBe(200);
       expect((await ingest.app.request("/_cluster/move/ingest.example", { body: { to: b.url, self: ingest.url }, headers: writer })).status).toBe(403);
     } finally {
-      open.close();
-      ingest.close();
+      await Promise.all([open.close(), ingest.close()]);
     }
   });
 });

@@ -8,10 +8,7 @@ beforeAll(async () => {
   app = await openApp(["--node-name", "node-7"]);
   secured = await openApp(["--node-name", "node-8", "--token", "secret"]);
 });
-afterAll(() => {
-  app.close();
-  secured.close();
-});
+afterAll(() => Promise.all([app.close(), secured.close()]));
 
 test("every answer names the node that gave it: successes, errors, streamed lists, 404s and 405s", async () => {
   await app.request("/named.example", { body: { time: "2015-11-24T13:00:00Z", id: "one" } });
@@ -50,6 +47,6 @@ test("without --node-name the node is named after its host", async () => {
   try {
     expect((await plain.fetch("/")).headers.get("x-node-name")).toBe(hostname());
   } finally {
-    plain.close();
+    await plain.close();
   }
 });

@@ -17,7 +17,7 @@ async function refusal(args: string[]): Promise<string> {
   if (command.name !== "serve") throw new Error("expected serve");
   try {
     const services = await openServices(command.config, createLogger("error", "text"));
-    services.close();
+    await services.close();
   } catch (error) {
     return (error as Error).message;
   }

@@ -11,8 +11,8 @@ import { tempDir } from "../helpers/server";
 
 const dir = tempDir("ma-moves-");
 const store = new Store(join(dir, "dbs"), new ShardPool({ maxOpen: 10, idleMs: 60_000, sync: "normal" }));
-afterAll(() => {
-  store.close();
+afterAll(async () => {
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -14,6 +14,8 @@ export interface TestApp {
   /** The test's own process, which holds the service's files. */
   pid: number;
   cacheDir: string;
+  /** The open services, for a test that drives them below HTTP (the query engine, the store). */
+  services: Services;
   /** One request through the app, in process: no socket, no port. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** The same, answering status, headers and the body parsed as JSON (or the raw text). */
@@ -83,7 +85,7 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
   const close = async () => {
     if (closed) return;
     closed = true;
-    services.close();
+    await services.close();
     rmSync(dir, { recursive: true, force: true });
   };
   (options.lifetime ?? defer)(close);
@@ -104,6 +106,7 @@ export async function openApp(args: string[] = [], options: AppOptions = {}): Pr
       root,
       pid: process.pid,
       cacheDir,
+      services,
       fetch,
       request: async (path, init) => answerOf(await fetch(path, jsonInit(init))),
       output,

@@ -5,7 +5,7 @@ export interface ServedApp {
   app: TestApp;
   /** Where other nodes reach it: http://127.0.0.1:PORT. */
   url: string;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -27,9 +27,9 @@ export async function serveApp(args: string[] = [], port = 0): Promise<ServedApp
   return {
     app,
     url: `http://127.0.0.1:${server.port}`,
-    close() {
-      void server.stop(true);
-      app.close();
+    async close() {
+      await server.stop(true);
+      await app.close();
     },
   };
 }

@@ -47,11 +47,10 @@ beforeAll(async () => {
   stopRouter = () => void router.server.stop(true);
   front = await openApp(["--node-name", "front", "--router", router.url, "--router-concurrency", "2", ...LIMITS]);
 });
-afterAll(() => {
+afterAll(async () => {
   front.close();
   stopRouter();
-  nodes.a.close();
-  nodes.b.close();
+  await Promise.all([nodes.a.close(), nodes.b.close()]);
 });
 beforeEach(() => {
   seen.length = 0;

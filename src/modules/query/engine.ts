@@ -1,6 +1,6 @@
 import { AppError } from "../../errors";
 import type { Logger } from "../../observe/log";
-import { QUERY_WORKER } from "../../workers";
+import { QUERY_WORKER, stopWorker } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
 import type { QueryRequest } from "./service";
 import type { KeptVisitors } from "./website-visitors";
@@ -31,6 +31,7 @@ export class QueryEngine {
   private readonly started = Promise.withResolvers<void>();
   private worker!: Worker;
   private down = false;
+  private closed = false;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly counts = { hits: 0, misses: 0, bytes: 0 };
@@ -78,11 +79,20 @@ export class QueryEngine {
     return { ...this.kept };
   }
 
-  close(): void {
-    void this.worker.terminate();
+  /** Stops the worker once its task in progress is done, leaving no shard open (see stopWorker). */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.down) this.worker.terminate();
+    else if ((await stopWorker(this.worker)) === "cut short") {
+      this.log.warn("query worker still busy at stop; cut short, so a shard it read may keep its WAL file until the next start (nothing is lost)");
+    }
+    // Asked after the stop: the worker is gone, nothing will answer them.
+    for (const { reject } of this.pending.values()) reject(new Error("the service is stopping"));
+    this.pending.clear();
   }
 
   private send(message: WorkerMessage & { id: number }): Promise<string> {
+    if (this.closed) return Promise.reject(new Error("the service is stopping"));
     if (this.down) return Promise.reject(new Error("the query worker failed and is being replaced"));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.pending.set(message.id, { resolve, reject });
@@ -91,6 +101,7 @@ export class QueryEngine {
   }
 
   private start(): void {
+    if (this.closed) return;
     this.down = false;
     this.worker = new Worker(QUERY_WORKER);
     this.worker.unref();

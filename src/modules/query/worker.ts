@@ -8,6 +8,7 @@
 import { ResultCache, type Versions } from "../../cache/result-cache";
 import type { ErrorCode } from "../../errors";
 import { ShardFault, ShardGone, TransientShards } from "../../store/shard-source";
+import { STOP } from "../../workers";
 import { answer, type QueryRequest } from "./service";
 import { buildSummaries } from "./summary-builder";
 import { WebsiteList } from "./websites";
@@ -26,6 +27,7 @@ export interface WorkerSetup {
 }
 
 export type WorkerMessage =
+  | typeof STOP
   | { setup: WorkerSetup }
   | { id: number; request: QueryRequest }
   | { id: number; forget: string }
@@ -54,6 +56,9 @@ let countVisitors = true;
 const WARM_WEBSITES = 500;
 
 self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
+  // Between two tasks, so no shard is open; the summaries' next step is dropped with the rest.
+  // (In a worker, process.exit ends the worker alone.)
+  if (data === STOP) process.exit(0);
   if ("setup" in data) {
     shards = new TransientShards(data.setup.root);
     cache = new ResultCache(data.setup.cacheDir, data.setup.cacheBytes);

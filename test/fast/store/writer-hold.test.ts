@@ -17,8 +17,8 @@ function open() {
   const pool = new ShardPool({ maxOpen: 10, idleMs: 60_000, sync: "normal" });
   const checkpointer = new Checkpointer();
   const writer = new ShardWriter(pool, checkpointer);
-  const close = () => {
-    checkpointer.close();
+  const close = async () => {
+    await checkpointer.close();
     pool.closeAll();
   };
   return { writer, close, a: join(dir, "a", "2015-11", "analytics.db"), b: join(dir, "b", "2015-11", "analytics.db") };
@@ -54,7 +54,7 @@ test("a held shard's rows wait, gathering, while other shards commit, and are co
     expect(await Promise.all(waiting)).toEqual([0, 0]);
     expect(stored(a)).toEqual(["2.2.2.2", "3.3.3.3"]);
   } finally {
-    close();
+    await close();
   }
 });
 
@@ -75,6 +75,6 @@ test("a shard held twice waits for both releases; a flush on shutdown commits he
     second();
     await write;
   } finally {
-    close();
+    await close();
   }
 });
