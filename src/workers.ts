@@ -24,11 +24,13 @@ const STOP_WAIT_MS = 5000;
  * and removes it, which it cannot while a worker's connection stays open.
  * A worker still busy after STOP_WAIT_MS is cut short.
  */
-export async function stopWorker(worker: Worker, waitMs = STOP_WAIT_MS): Promise<"stopped" | "cut short"> {
-  const { promise: exited, resolve } = Promise.withResolvers<"stopped">();
+export async function stopWorker(worker: Worker): Promise<"stopped" | "cut short"> {
+  const { promise: outcome, resolve } = Promise.withResolvers<"stopped" | "cut short">();
   worker.addEventListener("close", () => resolve("stopped"), { once: true });
+  const cut = setTimeout(() => resolve("cut short"), STOP_WAIT_MS);
   worker.postMessage(STOP);
-  const outcome = await Promise.race([exited, Bun.sleep(waitMs).then(() => "cut short" as const)]);
+  await outcome;
+  clearTimeout(cut);
   worker.terminate();
   return outcome;
 }

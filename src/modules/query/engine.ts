@@ -86,7 +86,7 @@ export class QueryEngine {
     else if ((await stopWorker(this.worker)) === "cut short") {
       this.log.warn("query worker still busy at stop; cut short, so a shard it read may keep its WAL file until the next start (nothing is lost)");
     }
-    // Asked after the stop: the worker is gone, nothing will answer them.
+    // Asked after the stop, or cut short: the worker is gone, nothing will answer them.
     for (const { reject } of this.pending.values()) reject(new Error("the service is stopping"));
     this.pending.clear();
   }
