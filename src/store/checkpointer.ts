@@ -18,16 +18,17 @@ const WAL_LIMIT_BYTES = 1000 * 4096;
  * shards written lately, never every shard written since start, and with no
  * writes there is no timer at all. A WAL left under the limit is checkpointed
  * when its shard closes (SQLite does that for the last connection).
+ *
+ * The worker is started with the first WAL past the limit: most starts (a
+ * command, a quiet service, a test) never reach one, and a worker's start
+ * costs about a tenth of the service's.
  */
 export class Checkpointer {
   private recent = new Set<string>();
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private timer: Timer | undefined;
 
-  constructor(private readonly delayMs = 200) {
-    this.worker = new Worker(CHECKPOINT_WORKER);
-    this.worker.unref();
-  }
+  constructor(private readonly delayMs = 200) {}
 
   /** Notes that `path` has new commits in its WAL. */
   written(path: string): void {
@@ -45,7 +46,7 @@ export class Checkpointer {
   /** Stops the worker between two checkpoints, leaving no shard open (see stopWorker). */
   async close(): Promise<void> {
     clearTimeout(this.timer);
-    await stopWorker(this.worker);
+    if (this.worker) await stopWorker(this.worker);
   }
 
   private check(): void {
@@ -57,6 +58,11 @@ export class Checkpointer {
       if (wal && wal.size >= WAL_LIMIT_BYTES) due.push(path);
     }
     this.recent = new Set();
-    if (due.length > 0) this.worker.postMessage(due);
+    if (due.length === 0) return;
+    if (!this.worker) {
+      this.worker = new Worker(CHECKPOINT_WORKER);
+      this.worker.unref();
+    }
+    this.worker.postMessage(due);
   }
 }
