@@ -48,9 +48,8 @@ beforeAll(async () => {
   front = await openApp(["--node-name", "front", "--router", router.url, "--router-concurrency", "2", ...LIMITS]);
 });
 afterAll(async () => {
-  front.close();
   stopRouter();
-  await Promise.all([nodes.a.close(), nodes.b.close()]);
+  await Promise.all([front.close(), nodes.a.close(), nodes.b.close()]);
 });
 beforeEach(() => {
   seen.length = 0;

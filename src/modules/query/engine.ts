@@ -17,6 +17,9 @@ interface Pending {
   reject(error: Error): void;
 }
 
+/** Why a query is refused once the engine is closed. */
+const STOPPING = "the service is stopping";
+
 /** A failed worker is replaced after this long, so a worker that cannot start does not spin. */
 const RESTART_DELAY_MS = 1000;
 
@@ -87,12 +90,12 @@ export class QueryEngine {
       this.log.warn("query worker still busy at stop; cut short, so a shard it read may keep its WAL file until the next start (nothing is lost)");
     }
     // Asked after the stop, or cut short: the worker is gone, nothing will answer them.
-    for (const { reject } of this.pending.values()) reject(new Error("the service is stopping"));
+    for (const { reject } of this.pending.values()) reject(new Error(STOPPING));
     this.pending.clear();
   }
 
   private send(message: WorkerMessage & { id: number }): Promise<string> {
-    if (this.closed) return Promise.reject(new Error("the service is stopping"));
+    if (this.closed) return Promise.reject(new Error(STOPPING));
     if (this.down) return Promise.reject(new Error("the query worker failed and is being replaced"));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.pending.set(message.id, { resolve, reject });
