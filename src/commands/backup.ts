@@ -13,7 +13,7 @@ import { MOVED_DIR } from "../store/moves";
  * first, as the service would (see maintenance.ts). The marks of websites
  * this node gave away to another (see moves.ts) are copied last, so a
  * restored node still refuses them. Restoring is copying the tree back (see
- * the README).
+ * docs/operations.md, "Backups").
  */
 export function backup(root: string, destination: string): number {
   const problem = rootProblem(root);

@@ -191,7 +191,7 @@ function writeSecret(path: string, bytes: Buffer): void {
  * Overwrites a file's bytes with zeros where they lie, and syncs them, before
  * it is replaced: a rename alone would free the old blocks with the key still
  * in them. (A copy-on-write file system, a snapshot or a backup may still
- * hold one; see the README.)
+ * hold one; see docs/operations.md, "Privacy".)
  */
 function wipeFile(path: string): void {
   const fd = openSync(path, "r+");
