@@ -10,7 +10,7 @@ import { TEST_MS, waitFor } from "../helpers/wait";
 setDefaultTimeout(TEST_MS);
 
 const MONTHS = Array.from({ length: 24 }, (_, i) => `${2014 + Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, "0")}`);
-const ROWS = 5_000;
+const ROWS = 2_500;
 const RAW_IPV4 = /(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.])/;
 const RAW_OTHERS = ["2001:db8:", "unknown"];
 
