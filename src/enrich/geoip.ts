@@ -19,12 +19,18 @@ const METADATA_MARKER = Buffer.from("\xab\xcd\xefMaxMind.com", "latin1");
  * start-up with a message a person can act on.
  */
 export function openCountryLookup(path?: string): CountryLookup {
-  const reader = new Reader<CountryRecord>(readDatabase(path ?? embeddedDatabase), { cache: recordCache(4096) });
+  // A `--geoip` file is read at once, so that a bad one stops the start. The
+  // embedded database is known to be good and is read at the first lookup: a
+  // start that looks up no address (a command, a node no event reached yet)
+  // neither copies its 8 MB nor waits for them.
+  const open = () => new Reader<CountryRecord>(readDatabase(path ?? embeddedDatabase), { cache: recordCache(4096) });
+  let reader = path === undefined ? undefined : open();
   // A visitor sends several events from one address: a tree walk saved each
   // time. Keys are canonical addresses (39 characters at most), so 100,000 of
   // them stay within a few MB whatever clients send as `ip`.
   const lookup = memoize(
     (address) => {
+      reader ??= open();
       const record = reader.get(address);
       const code = record?.country_code ?? record?.country?.iso_code;
       return code ? code.toLowerCase() : undefined;
