@@ -1,12 +1,14 @@
 /**
  * Connections time out: a keep-alive connection that made a query is closed
  * after --keepalive-timeout like any other (a query lifts the timeout only
- * while it computes), and a client that starts a large download and reads
- * nothing is cut off after --send-timeout, after which the service serves
- * others as before.
+ * while it computes), one waiting for an erasure that takes longer is not,
+ * and a client that starts a large download and reads nothing is cut off
+ * after --send-timeout, after which the service serves others as before.
  */
+import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { connect, type Socket } from "node:net";
+import { join } from "node:path";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
 import { request, startServer, type TestServer } from "../helpers/server";
 import { TEST_MS, waitFor } from "../helpers/wait";
@@ -89,6 +91,42 @@ describe("--keepalive-timeout 1", () => {
       }
     }, CLOSED_WITHIN_MS + 10_000);
   }
+
+  /**
+   * The erasure is made to outlast a check of the idle timer (a 1 s timeout
+   * closes within about 5 s): each month's deletion waits for the write lock
+   * the test holds, and SQLite waits 5 s for a lock, so each is given back
+   * 3.5 s after the last. It waits beside the cases above.
+   */
+  const LOCK_MS = 3_500;
+  test.concurrent("a connection waiting for an erasure longer than the timeout is not closed as idle, and gets the answer", async () => {
+    const list = [
+      { time: "2015-11-24T13:00:00Z", ip: "8.8.8.8" },
+      { time: "2015-12-02T10:00:00Z", ip: "8.8.8.8" },
+    ];
+    expect((await request(`${server.url}/erased.example/bulk`, { body: { list } })).body).toEqual({ inserted: 2 });
+    const locks = ["2015-11", "2015-12"].map((month) => {
+      const db = new Database(join(server.root, "erased.example", month, "analytics.db"));
+      db.run("BEGIN IMMEDIATE");
+      return db;
+    });
+    try {
+      const started = performance.now();
+      const erasing = fetch(`${server.url}/erased.example/visitors/8.8.8.8`, { method: "DELETE" });
+      for (const db of locks) {
+        await Bun.sleep(LOCK_MS);
+        db.run("ROLLBACK");
+      }
+      const answer = await erasing;
+      expect(await answer.json()).toEqual({ removed: 2 });
+      expect(performance.now() - started).toBeGreaterThan(2 * LOCK_MS);
+    } finally {
+      for (const db of locks) db.close();
+    }
+    // A connection closed under it would have been sent again by fetch, and answered {"removed":0}.
+    const erasure = "DELETE /erased.example/visitors/… 200";
+    expect((await server.waitForOutput(erasure)).split(erasure)).toHaveLength(2);
+  }, 2 * LOCK_MS + 10_000);
 });
 
 describe("--send-timeout 1: a download nobody reads", () => {
