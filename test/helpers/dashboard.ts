@@ -54,10 +54,14 @@ export interface DashboardFixture {
   openPage(target: TestServer, path: string | undefined, options?: BrowserContextOptions, watch?: boolean): Promise<Page>;
   /** Keeps a page open past the end of its test, for the tests after it; every other page is closed when its test ends. */
   keepOpen(page: Page): void;
-  /** Everything that went wrong in the watched pages: console errors, page errors, requests to anything but their server. */
-  readonly problems: string[];
   /** Every URL the pages asked for. */
   readonly requested: string[];
+  /**
+   * Checks, once the file's pages are done, that they asked the API (a count
+   * at least) and that nothing went wrong in them: no console error, no page
+   * error, no request to anything but their server.
+   */
+  expectNoProblems(): void;
 }
 
 /** Opens the browser and the server before the file's first test, and closes them after its last. */
@@ -92,8 +96,11 @@ export function dashboardFixture(): DashboardFixture {
     get server() {
       return server;
     },
-    problems,
     requested,
+    expectNoProblems() {
+      expect(requested.some((url) => url.includes("/count?"))).toBe(true);
+      expect(problems).toEqual([]);
+    },
     keepOpen: (page) => kept.add(page.context()),
     async openPage(target, path, options = {}, watch = true) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Paris", locale: "en-US", ...options });

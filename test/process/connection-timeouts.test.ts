@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { writeOriginalShard, type VisitRow } from "../helpers/files";
-import { request, startServer, type TestServer } from "../helpers/server";
+import { request, startServer, tempDir, type TestServer } from "../helpers/server";
 import { TEST_MS, waitFor } from "../helpers/wait";
 
 setDefaultTimeout(TEST_MS);
@@ -140,8 +140,7 @@ describe("--send-timeout 1: a download nobody reads", () => {
 
   // No test reads the whole answer here: under load, a reader can fall more than a second behind, and be cut off too.
   beforeAll(async () => {
-    const { tempDir } = await import("../helpers/server");
-    const root = `${tempDir()}/dbs`;
+    const root = join(tempDir(), "dbs");
     const base = Date.UTC(2015, 10, 1) / 1000;
     const rows: VisitRow[] = Array.from({ length: ROWS }, (_, i) => ({
       time: base + i,
