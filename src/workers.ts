@@ -10,6 +10,20 @@ export const CHECKPOINT_WORKER = new URL("./store/checkpoint-worker.ts", import.
 export const COPY_WORKER = new URL("./store/copy-worker.ts", import.meta.url);
 export const ERASE_WORKER = new URL("./modules/erasure/worker.ts", import.meta.url);
 
+/**
+ * Lets a worker keep the process alive exactly while an answer from it is
+ * awaited. Unref'd, a worker lets a command end and a stopped service exit
+ * without being told; but Bun's event loop spins a core at 100 % while it
+ * awaits a message from an unref'd worker and nothing else (a listening
+ * socket, a timer) keeps it alive, as in a command or a service opened in
+ * process by the tests. So each worker is ref'd while it owes an answer and
+ * unref'd once it owes none.
+ */
+export function keepAliveWhile(worker: Worker, owesAnswers: boolean): void {
+  if (owesAnswers) worker.ref();
+  else worker.unref();
+}
+
 /** What a worker is sent to stop: it ends itself between two tasks (see stopWorker). */
 export const STOP = "stop";
 
@@ -28,6 +42,7 @@ export async function stopWorker(worker: Worker): Promise<"stopped" | "cut short
   const { promise: outcome, resolve } = Promise.withResolvers<"stopped" | "cut short">();
   worker.addEventListener("close", () => resolve("stopped"), { once: true });
   const cut = setTimeout(() => resolve("cut short"), STOP_WAIT_MS);
+  keepAliveWhile(worker, true);
   worker.postMessage(STOP);
   await outcome;
   clearTimeout(cut);

@@ -1,4 +1,4 @@
-import { COPY_WORKER } from "../workers";
+import { COPY_WORKER, keepAliveWhile } from "../workers";
 
 /** What a shard holds, to tell two copies of it apart: its events and its event ids. */
 export interface ShardCounts {
@@ -63,12 +63,12 @@ export class ShardCopier {
     if (this.running) return;
     this.running = this.queues.held.shift() ?? this.queues.background.shift();
     if (this.running) this.start().postMessage(this.running.request);
+    if (this.worker) keepAliveWhile(this.worker, this.running !== undefined);
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(COPY_WORKER);
-    worker.unref();
     worker.onmessage = ({ data }: MessageEvent<CopyReply>) => {
       const job = this.running;
       this.running = undefined;

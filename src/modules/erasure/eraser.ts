@@ -1,4 +1,4 @@
-import { ERASE_WORKER } from "../../workers";
+import { ERASE_WORKER, keepAliveWhile } from "../../workers";
 import type { Visitor } from "./visitor";
 import type { EraseReply, EraseRequest, EraseWork } from "./worker";
 
@@ -45,17 +45,19 @@ export class Eraser {
     const answer = Promise.withResolvers<number | null>();
     this.waiting.set(id, answer);
     const request: EraseRequest = { ...work, id };
-    this.start().postMessage(request);
+    const worker = this.start();
+    keepAliveWhile(worker, true);
+    worker.postMessage(request);
     return answer.promise;
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(ERASE_WORKER);
-    worker.unref();
     worker.onmessage = ({ data }: MessageEvent<EraseReply>) => {
       const answer = this.waiting.get(data.id);
       this.waiting.delete(data.id);
+      keepAliveWhile(worker, this.waiting.size > 0);
       if ("error" in data) answer?.reject(new Error(data.error));
       else answer?.resolve("found" in data ? data.found : data.removed);
     };

@@ -1,6 +1,6 @@
 import { AppError } from "../../errors";
 import type { Logger } from "../../observe/log";
-import { QUERY_WORKER, stopWorker } from "../../workers";
+import { keepAliveWhile, QUERY_WORKER, stopWorker } from "../../workers";
 import { ShardFault } from "../../store/shard-source";
 import type { QueryRequest } from "./service";
 import type { KeptVisitors } from "./website-visitors";
@@ -99,6 +99,7 @@ export class QueryEngine {
     if (this.down) return Promise.reject(new Error("the query worker failed and is being replaced"));
     const { promise, resolve, reject } = Promise.withResolvers<string>();
     this.pending.set(message.id, { resolve, reject });
+    keepAliveWhile(this.worker, true);
     this.worker.postMessage(message);
     return promise;
   }
@@ -107,7 +108,8 @@ export class QueryEngine {
     if (this.closed) return;
     this.down = false;
     this.worker = new Worker(QUERY_WORKER);
-    this.worker.unref();
+    // Ref'd until it is ready: the start awaits it.
+    keepAliveWhile(this.worker, true);
     this.worker.onmessage = ({ data }: MessageEvent<WorkerReply>) => this.settle(data);
     this.worker.onerror = (event) => {
       this.log.error("query worker failed; starting another", { error: event.message });
@@ -121,7 +123,10 @@ export class QueryEngine {
   }
 
   private settle(reply: WorkerReply): void {
-    if ("ready" in reply) return this.started.resolve();
+    if ("ready" in reply) {
+      keepAliveWhile(this.worker, this.pending.size > 0);
+      return this.started.resolve();
+    }
     if ("summariesBuilt" in reply) {
       for (const dir of reply.unreadable) this.log.warn("cannot list a website directory; its queries fail until it can be read", { dir });
       this.kept = reply.kept;
@@ -131,6 +136,7 @@ export class QueryEngine {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
     this.pending.delete(reply.id);
+    keepAliveWhile(this.worker, this.pending.size > 0);
     if ("error" in reply) {
       if (reply.code) pending.reject(new AppError(reply.code, reply.error));
       else pending.reject(reply.shard ? new ShardFault(reply.shard.path, new Error(reply.error), reply.shard.what) : new Error(reply.error));
