@@ -122,7 +122,13 @@ export interface FileSignature {
 /** How old a change must be for the file times to be trusted to show the next one. */
 const SETTLE_NS = 2_000_000_000n;
 
-/** The inode, size and times of a shard and of its WAL (an empty WAL counts as none). */
+/**
+ * The inode, size and times of a shard, and the size and last write of its
+ * WAL (an empty WAL counts as none). Not the WAL's ctime: SQLite run as
+ * root hands the WAL to the shard's owner (fchown) each time a connection
+ * opens it, which moves its ctime though nothing changed, so every query
+ * would find its months changed. A write to the WAL moves its mtime.
+ */
 export function shardSignature(path: string): FileSignature {
   return signatureOf(statSync(path, { bigint: true }), statSync(`${path}-wal`, { bigint: true, throwIfNoEntry: false }));
 }
@@ -132,8 +138,8 @@ export function signatureOf(main: BigIntStats, wal: BigIntStats | undefined): Fi
   const parts = [main.ino, main.size, main.mtimeNs, main.ctimeNs];
   let newest = main.ctimeNs;
   if (wal && wal.size > 0n) {
-    parts.push(wal.size, wal.mtimeNs, wal.ctimeNs);
-    if (wal.ctimeNs > newest) newest = wal.ctimeNs;
+    parts.push(wal.size, wal.mtimeNs);
+    if (wal.mtimeNs > newest) newest = wal.mtimeNs;
   }
   return { inode: Number(main.ino), text: parts.join(":"), settled: newest < BigInt(Date.now()) * 1_000_000n - SETTLE_NS };
 }
