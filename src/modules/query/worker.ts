@@ -94,7 +94,7 @@ self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   }
   const { website } = data.request;
   try {
-    const result = run(countVisitors ? data.request : withoutVisitors(data.request));
+    const result = shards.task(() => run(countVisitors ? data.request : withoutVisitors(data.request)));
     // Deleted while it was read: what was read may be part of it only.
     if (!shards.hasWebsite(website)) return reply(gone(data.id, website));
     reply({ id: data.id, ...result, ...held() });
